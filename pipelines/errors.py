@@ -1,0 +1,56 @@
+"""Turning any failure into the one line the user sees.
+
+dlt wraps an error raised while extracting in two or three layers
+(PipelineStepFailed > ResourceExtractionError > ours); the user wants the
+innermost error we raised on purpose, or a config error dlt found.
+"""
+
+from typing import Iterator
+
+from dlt.common.configuration.exceptions import ConfigFieldMissingException
+
+from tallyfy_source.errors import ConfigError, TallyfyError
+
+_MISSING_HINTS = {
+    "access_token": "no access token: set SOURCES__TALLYFY__ACCESS_TOKEN or access_token under"
+    " [sources.tallyfy] in .dlt/secrets.toml",
+    "org_id": "no org id: set SOURCES__TALLYFY__ORG_ID, org_id under [sources.tallyfy] in"
+    " .dlt/config.toml, or pass --org ID",
+}
+
+
+def causes(error: BaseException) -> Iterator[BaseException]:
+    """The error and everything it was raised from, outermost first."""
+    seen = set()
+    current = error
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        yield current
+        nested = getattr(current, "exception", None)
+        current = nested if isinstance(nested, BaseException) else (current.__cause__ or current.__context__)
+
+
+def one_line_reason(error: BaseException) -> str:
+    chain = list(causes(error))
+    for e in chain:
+        if isinstance(e, TallyfyError):
+            return _first_line(e)
+    for e in chain:
+        if isinstance(e, ConfigFieldMissingException):
+            for field in getattr(e, "fields", []) or []:
+                if field in _MISSING_HINTS:
+                    return _MISSING_HINTS[field]
+            return f"missing configuration: {', '.join(getattr(e, 'fields', []) or [])}"
+    innermost = chain[-1]
+    return f"{type(innermost).__name__}: {_first_line(innermost)}"
+
+
+def _first_line(error: BaseException) -> str:
+    text = str(error).strip() or type(error).__name__
+    return text.splitlines()[0][:500]
+
+
+def exit_code(error: BaseException) -> int:
+    """2 for bad input (nothing was sent), 1 for a failed run."""
+    bad_input = (ConfigError, ConfigFieldMissingException)
+    return 2 if any(isinstance(e, bad_input) for e in causes(error)) else 1

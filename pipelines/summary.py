@@ -1,0 +1,52 @@
+"""The per-table summary printed after a load: rows loaded this run, rows in the table."""
+
+import sys
+from typing import Dict, List, Optional
+
+import dlt
+
+
+def rows_loaded_this_run(pipeline: dlt.Pipeline) -> Dict[str, int]:
+    trace = pipeline.last_trace
+    info = trace.last_normalize_info if trace else None
+    return dict(info.row_counts) if info else {}
+
+
+def rows_in_tables(pipeline: dlt.Pipeline, tables: List[str]) -> Dict[str, Optional[int]]:
+    """Row counts read back from the destination (None where the table is not there)."""
+    existing = [t for t in tables if t in pipeline.default_schema.tables]
+    if not existing:
+        return {}
+    with pipeline.sql_client() as client:
+        query = " UNION ALL ".join(
+            f"SELECT '{t}', count(*) FROM {client.make_qualified_table_name(t)}" for t in existing
+        )
+        return {name: int(count) for name, count in client.execute_sql(query)}
+
+
+def data_tables(pipeline: dlt.Pipeline, resources: List[str]) -> List[str]:
+    """Root tables of the selected resources and their child tables, in schema order."""
+    schema = pipeline.default_schema
+    names = []
+    for table in schema.data_tables():
+        name = table["name"]
+        root = name.split("__")[0]
+        if root in resources:
+            names.append(name)
+    return names
+
+
+def print_summary(pipeline: dlt.Pipeline, resources: List[str], out=None) -> None:
+    out = out or sys.stdout
+    tables = data_tables(pipeline, resources)
+    loaded = rows_loaded_this_run(pipeline)
+    in_table = rows_in_tables(pipeline, tables)
+    width = max([len(t) for t in tables] + [5])
+    print(f"{'table':<{width}}  {'loaded this run':>15}  {'rows in table':>13}", file=out)
+    for table in tables:
+        total = in_table.get(table)
+        print(f"{table:<{width}}  {loaded.get(table, 0):>15}  {'-' if total is None else total:>13}", file=out)
+    client_config = pipeline.destination_client().config
+    where = getattr(getattr(client_config, "credentials", None), "database", None) or getattr(client_config, "bucket_url", None)
+    destination = pipeline.destination.destination_name
+    print(f"destination: {destination}, dataset: {pipeline.dataset_name}" + (f", at {where}" if where else ""), file=out)

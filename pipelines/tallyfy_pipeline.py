@@ -1,0 +1,123 @@
+"""`tallyfy-load`: load Tallyfy into DuckDB or any dlt destination, and say what landed.
+
+Config comes from dlt's usual places (`.dlt/config.toml`, `.dlt/secrets.toml`,
+`SOURCES__TALLYFY__*` env vars); flags override them. Every failure ends in one
+line on stderr and a non-zero exit, never a traceback.
+"""
+
+import argparse
+import logging
+import os
+import sys
+from contextlib import ExitStack
+from typing import Any, Dict, List, Optional, Sequence
+
+import dlt
+from dlt.common.destination import Destination
+
+from tallyfy_source import RESOURCE_NAMES, TallyfyError, tallyfy_source
+from tallyfy_source.errors import ConfigError
+from tallyfy_source.validation import check_per_page, check_requests_per_minute, check_resources
+
+from .errors import exit_code, one_line_reason
+from .summary import print_summary
+
+DEFAULT_DUCKDB_FILE = "tallyfy_data.duckdb"  # not tallyfy.duckdb: DuckDB names the catalog after the file, and a catalog named like the dataset confuses its binder
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="tallyfy-load",
+        description="Load Tallyfy members, groups, tags and guests into DuckDB or any dlt destination.",
+    )
+    parser.add_argument("--demo", action="store_true", help="start the bundled API simulator and load its synthetic org")
+    parser.add_argument("--org", action="append", dest="orgs", metavar="ID", help="org id (repeatable); default: config")
+    parser.add_argument("--base-url", help="API root; default: config or https://go.tallyfy.com/api")
+    parser.add_argument("--access-token", help="prefer SOURCES__TALLYFY__ACCESS_TOKEN or .dlt/secrets.toml: flags show in `ps`")
+    parser.add_argument("--destination", default="duckdb", help="any dlt destination name (default: duckdb)")
+    parser.add_argument("--dataset", default="tallyfy", help="dataset / schema name (default: tallyfy)")
+    parser.add_argument("--pipeline-name", default="tallyfy", help="dlt pipeline name (default: tallyfy)")
+    parser.add_argument("--pipelines-dir", help="where dlt keeps pipeline state (default: ~/.dlt/pipelines)")
+    parser.add_argument("--duckdb-file", help=f"DuckDB database file (default: {DEFAULT_DUCKDB_FILE} or TALLYFY_DUCKDB)")
+    parser.add_argument("--resources", help=f"comma list of {','.join(RESOURCE_NAMES)} (default: all)")
+    parser.add_argument("--per-page", type=int, default=None, help="page size, 1..100 (default: 100)")
+    parser.add_argument("--requests-per-minute", type=int, default=None, help="request budget for the run (default: 100)")
+    parser.add_argument("--full-refresh", action="store_true", help="ignore stored cursors and re-read everything")
+    parser.add_argument("--progress", action="store_true", help="log extract/normalize/load progress")
+    parser.add_argument("--demo-members", type=int, default=300, help=argparse.SUPPRESS)
+    parser.add_argument("-v", "--verbose", action="store_true", help="log each walk and retry")
+    return parser
+
+
+def resolve_destination(args: argparse.Namespace) -> Any:
+    """The destination object; fails early (before any request) on an unknown name."""
+    if args.destination == "duckdb":
+        path = args.duckdb_file or os.environ.get("TALLYFY_DUCKDB") or DEFAULT_DUCKDB_FILE
+        return dlt.destinations.duckdb(credentials=os.path.abspath(path))
+    try:
+        return Destination.from_reference(args.destination)
+    except Exception:
+        raise ConfigError(
+            f"unknown destination {args.destination!r}: use a dlt destination name such as duckdb,"
+            " postgres, bigquery, snowflake, motherduck or filesystem (and install its extra)"
+        ) from None
+
+
+def source_kwargs(args: argparse.Namespace) -> Dict[str, Any]:
+    """Only what the flags set: the rest is injected by dlt from config."""
+    kwargs: Dict[str, Any] = {}
+    if args.orgs:
+        kwargs["org_id"] = args.orgs
+    if args.base_url:
+        kwargs["base_url"] = args.base_url
+    if args.access_token:
+        kwargs["access_token"] = args.access_token
+    if args.per_page is not None:
+        kwargs["per_page"] = check_per_page(args.per_page)
+    if args.requests_per_minute is not None:
+        kwargs["requests_per_minute"] = check_requests_per_minute(args.requests_per_minute)
+    if args.full_refresh:
+        kwargs["full_refresh"] = True
+    return kwargs
+
+
+def run(args: argparse.Namespace, out=None) -> int:
+    out = out or sys.stdout
+    resources = check_resources(args.resources.split(",") if args.resources else None)
+    destination = resolve_destination(args)
+    with ExitStack() as stack:
+        kwargs = source_kwargs(args)
+        if args.demo:
+            from .demo import demo_simulator
+
+            sim = stack.enter_context(demo_simulator(members=args.demo_members))
+            kwargs.update(org_id=sim.org_ids, base_url=sim.base_url, access_token=sim.token)
+            print(f"demo: Tallyfy API simulator at {sim.base_url}, org {', '.join(sim.org_ids)}", file=out)
+        source = tallyfy_source(**kwargs).with_resources(*resources)
+        pipeline = dlt.pipeline(
+            pipeline_name=args.pipeline_name,
+            destination=destination,
+            dataset_name=args.dataset,
+            pipelines_dir=args.pipelines_dir,
+            progress="log" if args.progress else None,
+        )
+        pipeline.run(source, loader_file_format="parquet")
+        print_summary(pipeline, resources, out=out)
+    return 0
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    try:
+        return run(args)
+    except KeyboardInterrupt:
+        print("tallyfy-load: interrupted", file=sys.stderr)
+        return 130
+    except Exception as error:  # every failure becomes one line; see errors.py
+        print(f"tallyfy-load: {one_line_reason(error)}", file=sys.stderr)
+        return exit_code(error)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,47 @@
+"""A client-side request budget: Tallyfy's rate limit, kept before the server has to enforce it.
+
+Hand-written because neither `requests` nor dlt limits the request rate. One
+budget is shared by every resource, org and thread of a run. Requests are
+spaced so that no 60 s window holds more than `per_minute` of them and no 10 s
+window more than a sixth of that: a server counting over either window never
+answers 429. A small margin absorbs the gap between sending and arrival.
+"""
+
+import threading
+import time
+from collections import deque
+from typing import Callable, Deque
+
+
+class RequestBudget:
+    WINDOWS = ((60.0, 1.0), (10.0, 1.0 / 6.0))  # (seconds, share of per_minute)
+
+    def __init__(self, per_minute: int, margin: float = 0.25,
+                 clock: Callable[[], float] = time.monotonic, sleep: Callable[[float], None] = time.sleep):
+        if per_minute <= 0:
+            raise ValueError("per_minute must be positive")
+        self.per_minute = per_minute
+        self.margin = margin
+        self.limits = [(seconds, max(1, int(per_minute * share))) for seconds, share in self.WINDOWS]
+        self._clock = clock
+        self._sleep = sleep
+        self._lock = threading.Lock()
+        self._sent: Deque[float] = deque(maxlen=max(n for _, n in self.limits))
+        self.waited = 0.0  # total seconds spent waiting, for logs and benchmarks
+
+    def _earliest(self, now: float) -> float:
+        earliest = now
+        for seconds, limit in self.limits:
+            if len(self._sent) >= limit:
+                earliest = max(earliest, self._sent[-limit] + seconds + self.margin)
+        return earliest
+
+    def acquire(self) -> None:
+        """Block until one more request fits in every window, then count it as sent."""
+        with self._lock:
+            now = self._clock()
+            slot = self._earliest(now)
+            self._sent.append(slot)  # reserve the slot now, so concurrent callers queue behind it
+            self.waited += slot - now
+        if slot > now:
+            self._sleep(slot - now)

@@ -1,0 +1,196 @@
+"""The HTTP session to Tallyfy: base URL, the three required headers, auth, retries.
+
+dlt's `RESTClient` does the requests; this module gives it a session that
+(1) sends spaces as `%20` (Tallyfy does not decode `+`), (2) retries 429/5xx,
+dropped connections and truncated bodies with dlt's own Retry-After-aware
+backoff, logging one line per retry, and (3) turns the errors that retrying
+cannot fix into `TallyfyAPIError`s that say what to do.
+"""
+
+import logging
+from typing import Any, List, Optional
+from urllib.parse import urlsplit, urlunsplit
+
+from dlt.sources.helpers.requests.retry import (
+    DEFAULT_RETRY_EXCEPTIONS,
+    DEFAULT_RETRY_STATUS,
+    retry_if_status,
+    wait_exponential_retry_after,
+)
+from dlt.sources.helpers.requests.session import Session
+from dlt.sources.helpers.rest_client import RESTClient
+from dlt.sources.helpers.rest_client.auth import BearerTokenAuth
+from requests import HTTPError, Response
+from requests.adapters import HTTPAdapter
+from tenacity import (
+    RetryCallState,
+    Retrying,
+    retry_any,
+    retry_if_exception_type,
+    stop_after_attempt,
+)
+
+from .endpoints import CLIENT_HEADER
+from .errors import TallyfyAPIError
+
+logger = logging.getLogger("tallyfy_source")
+
+
+class UnreadableBody(Exception):
+    """A 200 answer whose body is not the JSON envelope (truncated or HTML): retried."""
+
+    def __init__(self, response: Response):
+        super().__init__(f"unreadable body from {_path_of(response.url)} (HTTP {response.status_code})")
+        self.response = response
+
+
+class RetryableStatus(HTTPError):
+    """429 or 5xx: retried with backoff; raised to the caller once retries run out."""
+
+    def __init__(self, response: Response):
+        super().__init__(
+            f"HTTP {response.status_code} on GET {_path_of(response.url)}: the API kept failing"
+            " after every retry; try again later",
+            response=response,
+        )
+
+
+def _path_of(url: str) -> str:
+    parts = urlsplit(url)
+    return parts.path + (f"?{parts.query}" if parts.query else "")
+
+
+class TallyfySession(Session):
+    """dlt's session, plus Tallyfy's query encoding and an optional request budget.
+
+    `requests` encodes a space as `+`, which Tallyfy reads literally; a literal
+    `+` is always encoded as `%2B`, so every `+` left in the query is a space.
+    """
+
+    def __init__(self, timeout: float, budget: Any = None):
+        super().__init__(timeout=timeout, raise_for_status=False)
+        self.budget = budget
+
+    def prepare_request(self, request):  # type: ignore[no-untyped-def]
+        prepared = super().prepare_request(request)
+        parts = urlsplit(prepared.url)
+        if "+" in parts.query:
+            prepared.url = urlunsplit(parts._replace(query=parts.query.replace("+", "%20")))
+        return prepared
+
+    def send(self, request, **kwargs):  # type: ignore[no-untyped-def]
+        if self.budget is not None:
+            self.budget.acquire()
+        return super().send(request, **kwargs)
+
+
+def _log_retry(state: RetryCallState) -> None:
+    """One line per retry: endpoint, page, status, wait."""
+    outcome = state.outcome
+    exc = outcome.exception() if outcome else None
+    response = getattr(exc, "response", None) if exc else (outcome.result() if outcome else None)
+    if isinstance(response, Response):
+        what = "unreadable body" if isinstance(exc, UnreadableBody) else f"HTTP {response.status_code}"
+        url = response.request.url if response.request is not None else response.url
+    else:
+        what = type(exc).__name__ if exc else "error"
+        url = getattr(getattr(exc, "request", None), "url", "") or ""
+    wait = state.next_action.sleep if state.next_action else 0.0
+    logger.warning(
+        "retry %d: GET %s got %s, waiting %.1fs", state.attempt_number, _path_of(url), what, wait
+    )
+
+
+def make_session(
+    timeout: float = 60.0,
+    max_attempts: int = 6,
+    backoff_factor: float = 1.0,
+    max_retry_delay: float = 60.0,
+    budget: Any = None,
+    pool_size: int = 16,
+) -> TallyfySession:
+    """A session whose `send` retries like Tallyfy's official clients (429, 5xx, resets)."""
+    session = TallyfySession(timeout=timeout, budget=budget)
+    adapter = HTTPAdapter(pool_connections=pool_size, pool_maxsize=pool_size)
+    session.mount("http://", adapter)
+    session.mount("https://", adapter)
+    retrying = Retrying(
+        wait=wait_exponential_retry_after(multiplier=backoff_factor, max=max_retry_delay),
+        retry=retry_any(
+            retry_if_status(DEFAULT_RETRY_STATUS),
+            retry_if_exception_type(tuple(DEFAULT_RETRY_EXCEPTIONS) + (UnreadableBody,)),
+        ),
+        stop=stop_after_attempt(max_attempts),
+        before_sleep=_log_retry,
+        reraise=True,
+        retry_error_callback=lambda state: state.outcome.result(),
+    )
+    session.send = retrying.wraps(session.send)  # type: ignore[method-assign]
+    return session
+
+
+def check_response(response: Response, *args: Any, **kwargs: Any) -> None:
+    """Response hook: read the envelope once, or raise an error that says what to do.
+
+    Runs inside the retried `send`, so a truncated body is retried like a 503.
+    """
+    if response.status_code in DEFAULT_RETRY_STATUS:
+        raise RetryableStatus(response)  # dlt's retry reads `.response` for Retry-After
+    if response.status_code >= 400:
+        raise api_error(response)
+    try:
+        body = response.json()
+    except ValueError:
+        raise UnreadableBody(response) from None
+    if not isinstance(body, dict) or "data" not in body:
+        raise UnreadableBody(response)
+    response._tallyfy_body = body  # type: ignore[attr-defined]
+
+
+_FIXES = {
+    401: "token rejected: check the access token; personal access tokens expire after 6 months"
+    " and die when their user logs out of the web app, so use a dedicated service user",
+    403: "access denied: the token's user cannot read this organization (wrong org id,"
+    " or the user is not an admin of it)",
+    404: "not found: check the org id and the base URL (https://go.tallyfy.com/api)",
+}
+
+
+def api_error(response: Response, org_id: Optional[str] = None) -> TallyfyAPIError:
+    """A one-line, token-free description of an error answer."""
+    status = response.status_code
+    try:
+        body = response.json()
+        detail = body.get("message") or body.get("code") or ""
+    except ValueError:
+        detail = ""
+    fix = _FIXES.get(status, "the API refused the request")
+    request_url = response.request.url if response.request is not None else response.url
+    msg = f"HTTP {status} on GET {urlsplit(request_url).path}: {fix}"
+    if detail:
+        msg += f" (server said: {str(detail)[:200]})"
+    return TallyfyAPIError(msg, status=status, org_id=org_id)
+
+
+class TallyfyRESTClient(RESTClient):
+    """dlt's RESTClient, reusing the body `check_response` already parsed (no second JSON parse)."""
+
+    def extract_response(self, response: Response, data_selector: Any) -> List[Any]:
+        body = getattr(response, "_tallyfy_body", None)
+        if body is None:
+            return super().extract_response(response, data_selector)
+        data = body.get("data")
+        if data is None:
+            return []
+        return data if isinstance(data, list) else [data]
+
+
+def make_client(base_url: str, access_token: str, session: Optional[TallyfySession] = None) -> RESTClient:
+    """A dlt `RESTClient` for Tallyfy: bearer auth, JSON, `X-Tallyfy-Client`, `data` selector."""
+    return TallyfyRESTClient(
+        base_url=base_url.rstrip("/"),
+        headers={"Accept": "application/json", CLIENT_HEADER[0]: CLIENT_HEADER[1]},
+        auth=BearerTokenAuth(access_token),
+        data_selector="data",
+        session=session or make_session(),
+    )

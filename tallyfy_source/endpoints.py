@@ -1,0 +1,69 @@
+"""What differs per Tallyfy list endpoint, written once.
+
+Both the dlt source and the bundled simulator read this table, so the two can
+never disagree on a path, a key, a default page size or a quirk.
+"""
+
+from dataclasses import dataclass, field
+from typing import Dict, Optional, Tuple
+
+DEFAULT_BASE_URL = "https://go.tallyfy.com/api"
+MAX_PER_PAGE = 100
+CLIENT_HEADER = ("X-Tallyfy-Client", "APIClient")
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """One list endpoint under `/organizations/{org_id}/`."""
+
+    resource: str  # dlt resource and table name
+    path: str  # path segment after the org
+    primary_key: Tuple[str, ...]  # always led by org_id
+    server_default_per_page: int  # what the server uses when per_page is absent
+    sort_param: str  # name of the sort query parameter
+    update_field: Optional[str] = None  # None: the endpoint has no update time
+    params: Dict[str, str] = field(default_factory=dict)  # sent on every request
+
+    @property
+    def incremental(self) -> bool:
+        return self.update_field is not None
+
+
+MEMBERS = Endpoint(
+    resource="members",
+    path="users",
+    primary_key=("org_id", "id"),
+    server_default_per_page=9999,
+    sort_param="sort",
+    update_field="updated_at",
+    params={"with": "stats"},
+)
+GROUPS = Endpoint(
+    resource="groups",
+    path="groups",
+    primary_key=("org_id", "id"),
+    server_default_per_page=10,
+    sort_param="sort_by",
+    update_field="updated_at",
+)
+TAGS = Endpoint(
+    resource="tags",
+    path="tags",
+    primary_key=("org_id", "id"),
+    server_default_per_page=10,
+    sort_param="sort",
+    params={"with": "statistics", "all": "true"},
+)
+GUESTS = Endpoint(
+    resource="guests",
+    path="guests",
+    primary_key=("org_id", "email"),
+    server_default_per_page=999,
+    sort_param="sort",
+)
+
+ENDPOINTS: Dict[str, Endpoint] = {e.resource: e for e in (MEMBERS, GROUPS, TAGS, GUESTS)}
+RESOURCE_NAMES = tuple(ENDPOINTS)
+
+# The two spellings of a record's update time; the loaded column is always `updated_at`.
+UPDATE_TIME_SPELLINGS = ("updated_at", "last_updated")

@@ -1,0 +1,122 @@
+"""The page walk: Tallyfy's stop rules and a loop guard, as a dlt paginator.
+
+Tallyfy pages are 1-based `page` numbers with a `meta.pagination` block. The
+server's answer is not fully trustworthy (`links` is `[]` on the last page,
+`total_pages` has been seen computed from the default page size), so a page
+is the last one when ANY documented condition holds:
+  current_page >= total_pages, the page is empty, or it is shorter than asked,
+unless `total` says rows are still missing after a full page.
+"""
+
+import hashlib
+import logging
+from typing import Any, Dict, List, Optional
+
+from dlt.sources.helpers.rest_client.paginators import BasePaginator
+from requests import Request, Response
+
+from .endpoints import MAX_PER_PAGE
+from .errors import PaginationError
+
+logger = logging.getLogger("tallyfy_source")
+
+
+def pagination_meta(response: Response) -> Dict[str, Any]:
+    """`meta.pagination` of a page, or {} when the server left it out."""
+    body = getattr(response, "_tallyfy_body", None)
+    if body is None:
+        body = response.json()
+    meta = body.get("meta") if isinstance(body, dict) else None
+    pagination = meta.get("pagination") if isinstance(meta, dict) else None
+    return pagination if isinstance(pagination, dict) else {}
+
+
+def _as_int(value: Any) -> Optional[int]:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def is_last_page(page_no: int, rows: List[Any], per_page: int, meta: Dict[str, Any], rows_read: int) -> bool:
+    """True when no further page can hold rows (see the module docstring)."""
+    page_size = per_page
+    served_per_page = _as_int(meta.get("per_page"))
+    if served_per_page and 0 < served_per_page < per_page:
+        page_size = served_per_page  # the server capped lower than we asked
+    if not rows or len(rows) < page_size:
+        return True
+    current = _as_int(meta.get("current_page")) or page_no
+    total_pages = _as_int(meta.get("total_pages"))
+    total = _as_int(meta.get("total"))
+    if total_pages is not None and current >= total_pages:
+        if total is not None and rows_read < total:
+            logger.warning(
+                "page %d claims to be the last of %d, but only %d of %d rows were read; reading on",
+                current, total_pages, rows_read, total,
+            )
+            return False
+        return True
+    if total is not None and rows_read >= total and total_pages is None:
+        return True
+    return False
+
+
+def page_fingerprint(rows: List[Any]) -> str:
+    """Identity of a page's content, to catch a server serving one page under many numbers."""
+    digest = hashlib.blake2b(digest_size=16)
+    for row in rows:
+        key = row.get("id", row.get("email")) if isinstance(row, dict) else row
+        digest.update(repr(key).encode())
+        digest.update(b"\x00")
+    return digest.hexdigest()
+
+
+class TallyfyPaginator(BasePaginator):
+    """Walks `page` = start, start+step, ... with Tallyfy's stop rules and a loop guard.
+
+    `step=-1` walks backwards (used when only an ascending order is available).
+    """
+
+    def __init__(self, per_page: int = MAX_PER_PAGE, start_page: int = 1, step: int = 1):
+        super().__init__()
+        self.per_page = per_page
+        self.start_page = start_page
+        self.step = step
+        self.page = start_page
+        self.rows_read = 0
+        self.meta: Dict[str, Any] = {}
+        self._seen: Dict[str, int] = {}
+
+    def init_request(self, request: Request) -> None:
+        self._has_next_page = True
+        self.page = self.start_page
+        self.rows_read = 0
+        self._seen = {}
+        request.params = dict(request.params or {})
+        request.params["per_page"] = self.per_page
+        request.params["page"] = self.page
+
+    def update_state(self, response: Response, data: Optional[List[Any]] = None) -> None:
+        rows = data or []
+        self.meta = pagination_meta(response)
+        if rows:
+            fingerprint = page_fingerprint(rows)
+            if fingerprint in self._seen:
+                raise PaginationError(
+                    f"page {self.page} of {response.request.path_url.split('?')[0]} repeats page"
+                    f" {self._seen[fingerprint]}: the server is looping; stopped to avoid duplicates"
+                )
+            self._seen[fingerprint] = self.page
+        self.rows_read += len(rows)
+        if self.step > 0:
+            last = is_last_page(self.page, rows, self.per_page, self.meta, self.rows_read)
+        else:
+            last = self.page + self.step < 1
+        if last:
+            self._has_next_page = False
+        else:
+            self.page += self.step
+
+    def update_request(self, request: Request) -> None:
+        request.params["page"] = self.page

@@ -1,0 +1,53 @@
+"""Row shaping: what the API sends, made into what the tables hold.
+
+- `with=` includes arrive wrapped as `{"data": ...}`: unwrapped, so dlt flattens
+  `stats: {...}` into `stats__*` columns.
+- The update time arrives as `updated_at` or `last_updated`: one `updated_at`.
+- Every row carries the `org_id` it was read from (part of every primary key).
+"""
+
+from datetime import datetime, timezone
+from typing import Any, Dict, Optional
+
+from .endpoints import UPDATE_TIME_SPELLINGS
+
+
+def unwrap_includes(row: Dict[str, Any]) -> Dict[str, Any]:
+    """Replace every `{"data": x}` value (an included relation) by `x`."""
+    for key, value in row.items():
+        if isinstance(value, dict) and len(value) == 1 and "data" in value:
+            row[key] = value["data"]
+    return row
+
+
+def unify_update_time(row: Dict[str, Any]) -> Dict[str, Any]:
+    """Move `last_updated` to `updated_at`, whichever spelling the server used."""
+    canonical, alternative = UPDATE_TIME_SPELLINGS
+    if alternative in row:
+        value = row.pop(alternative)
+        if row.get(canonical) is None:
+            row[canonical] = value
+    return row
+
+
+def parse_timestamp(value: Any) -> Optional[datetime]:
+    """ISO 8601 as Tallyfy writes it (`Z`, `.000Z`, `+00:00`, `.000000Z`) to an aware datetime."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, datetime):
+        return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+    text = str(value).strip()
+    if text.endswith(("Z", "z")):
+        text = text[:-1] + "+00:00"
+    parsed = datetime.fromisoformat(text.replace(" ", "T", 1))
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
+
+
+def shape_row(row: Dict[str, Any], org_id: str, has_update_time: bool) -> Dict[str, Any]:
+    """One API record as one root-table row."""
+    unwrap_includes(row)
+    if has_update_time:
+        unify_update_time(row)
+        row["updated_at"] = parse_timestamp(row.get("updated_at"))
+    row["org_id"] = org_id
+    return row

@@ -1,0 +1,13 @@
+"""A Tallyfy-compatible API simulator: synthetic orgs served over real HTTP.
+
+    from tallyfy_source.simulator import Simulator, SyntheticOrg
+    org = SyntheticOrg.generate(seed=1)
+    with Simulator(org) as sim:
+        ...  # point the connector at sim.base_url with sim.token and org.org_id
+"""
+
+from .faults import Fault, FaultPlan
+from .org import SyntheticOrg, format_ts, parse_ts
+from .server import Simulator
+
+__all__ = ["Simulator", "SyntheticOrg", "FaultPlan", "Fault", "format_ts", "parse_ts"]

@@ -1,0 +1,137 @@
+"""Repeatable fault injection for the simulator.
+
+A `FaultPlan` is consulted once per LIST request that passed the header, auth,
+routing, org-access and rate-limit checks (single-item and `/me` requests are
+never faulted). Those list requests are numbered 1, 2, 3, ... (`plan.requests_seen`);
+a rule matches on that number and/or resource, org and page. A rule fires at most
+`times` times (None = always), so a client's retry of the same page succeeds.
+
+Kinds:
+  status        answer `status` (default 503) with a JSON error body
+  retry_after   answer `status` (default 429) with `Retry-After: <retry_after>`
+                (seconds like "0"/"2", or an HTTP date)
+  reset         close the connection without any answer (TCP RST)
+  timeout       sleep `delay` seconds (longer than the client's timeout), then answer normally
+  truncated     200 whose JSON body is cut at `fraction` of its length; Content-Length
+                matches the cut body unless `full_length=True` (then the peer sees a short read)
+  not_json      200 `text/html` page instead of JSON
+  missing_meta  the normal envelope without `meta`
+  loop          page 1's rows served under any page number (meta/links as for the asked page)
+"""
+
+import random
+import threading
+from dataclasses import dataclass, field
+from typing import Any, Dict, List, Optional, Sequence, Union
+
+KINDS = ("status", "retry_after", "reset", "timeout", "truncated", "not_json", "missing_meta", "loop")
+#: kinds a retrying client should recover from; the default for `FaultPlan.random`
+TRANSIENT_KINDS = ("status", "retry_after", "reset", "truncated", "not_json")
+
+
+@dataclass
+class Fault:
+    kind: str
+    status: Optional[int] = None  # status/retry_after: default 503/429
+    resource: Optional[str] = None  # members/groups/tags/guests (None: any)
+    page: Optional[int] = None  # requested page number (absent `page` = 1)
+    org_id: Optional[str] = None
+    request: Optional[Union[int, Sequence[int]]] = None  # global list-request number(s), 1-based
+    times: Optional[int] = 1  # how often it fires; None = every match
+    retry_after: str = "1"
+    delay: float = 2.0  # timeout: seconds slept before answering
+    fraction: float = 0.5  # truncated: share of the body sent
+    full_length: bool = False  # truncated: announce the full Content-Length
+    fired: int = field(default=0, compare=False)
+
+    def __post_init__(self) -> None:
+        if self.kind not in KINDS:
+            raise ValueError(f"unknown fault kind {self.kind!r}; one of {KINDS}")
+        if self.status is None:
+            self.status = 429 if self.kind == "retry_after" else 503 if self.kind == "status" else 200
+
+    def matches(self, n: int, resource: str, page: int, org_id: str) -> bool:
+        if self.times is not None and self.fired >= self.times:
+            return False
+        if self.resource is not None and self.resource != resource:
+            return False
+        if self.page is not None and self.page != page:
+            return False
+        if self.org_id is not None and self.org_id != org_id:
+            return False
+        if self.request is not None:
+            wanted = {self.request} if isinstance(self.request, int) else set(self.request)
+            if n not in wanted:
+                return False
+        return True
+
+
+class FaultPlan:
+    """Ordered rules (first match fires) plus an optional seeded random part."""
+
+    def __init__(self, rules: Sequence[Fault] = (), seed: Any = 0, rate: float = 0.0,
+                 kinds: Sequence[str] = TRANSIENT_KINDS, resource: Optional[str] = None,
+                 delay: float = 2.0):
+        self.rules: List[Fault] = list(rules)
+        self.seed = seed
+        self.rate = rate
+        self.kinds = tuple(kinds)
+        for k in self.kinds:
+            if k not in KINDS:
+                raise ValueError(f"unknown fault kind {k!r}")
+        self.resource = resource
+        self.delay = delay
+        self.requests_seen = 0
+        self.fired: List[Dict[str, Any]] = []  # {request, kind, resource, page, org_id}
+        self._lock = threading.Lock()
+
+    @classmethod
+    def random(cls, seed: Any, rate: float, kinds: Optional[Sequence[str]] = None,
+               resource: Optional[str] = None, delay: float = 2.0) -> "FaultPlan":
+        """Each list request n fails with probability `rate`, the kind drawn from `kinds`;
+        the draw depends only on (seed, n), so a run with the same request order repeats."""
+        return cls([], seed=seed, rate=rate, kinds=kinds or TRANSIENT_KINDS, resource=resource,
+                   delay=delay)
+
+    def _random_fault(self, n: int, resource: str) -> Optional[Fault]:
+        if self.rate <= 0 or (self.resource is not None and resource != self.resource):
+            return None
+        rng = random.Random(f"fault:{self.seed}:{n}")
+        if rng.random() >= self.rate:
+            return None
+        kind = rng.choice(self.kinds)
+        status = None
+        if kind == "status":
+            status = rng.choice((500, 502, 503, 504))
+        return Fault(kind=kind, status=status, retry_after=rng.choice(("0", "1")), delay=self.delay,
+                     fraction=rng.uniform(0.1, 0.9))
+
+    def next_fault(self, resource: str, page: int, org_id: str) -> Optional[Fault]:
+        """Number this list request and return the fault to inject, if any."""
+        with self._lock:
+            self.requests_seen += 1
+            n = self.requests_seen
+            chosen = None
+            for rule in self.rules:
+                if rule.matches(n, resource, page, org_id):
+                    rule.fired += 1
+                    chosen = rule
+                    break
+            if chosen is None:
+                chosen = self._random_fault(n, resource)
+            if chosen is not None:
+                self.fired.append({"request": n, "kind": chosen.kind, "resource": resource,
+                                   "page": page, "org_id": org_id})
+            return chosen
+
+    def reset(self) -> None:
+        """Forget what fired: rules fire again, numbering restarts at 1."""
+        with self._lock:
+            self.requests_seen = 0
+            self.fired.clear()
+            for rule in self.rules:
+                rule.fired = 0
+
+    def __repr__(self) -> str:
+        return (f"FaultPlan(rules={len(self.rules)}, rate={self.rate}, seen={self.requests_seen}, "
+                f"fired={len(self.fired)})")

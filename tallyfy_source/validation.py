@@ -1,0 +1,115 @@
+"""Checks on the source's inputs, run before any request is sent.
+
+Each failure is a `ConfigError` with one line saying what is wrong and how to fix it.
+"""
+
+import ipaddress
+import json
+import re
+from typing import Iterable, List, Optional, Sequence, Union
+from urllib.parse import urlsplit
+
+from dlt.common.typing import ConfigValueSentinel
+
+from .endpoints import MAX_PER_PAGE, RESOURCE_NAMES
+from .errors import ConfigError
+
+_ORG_ID = re.compile(r"^[A-Za-z0-9_.~-]+$")  # unreserved URL characters: safe as a path segment
+
+
+def org_ids_from(value: Union[None, str, Iterable[str]]) -> List[str]:
+    """One id, a comma-separated string, a JSON list (from an env var) or a list, as a clean list."""
+    if value is None or isinstance(value, ConfigValueSentinel):
+        raw: List[str] = []
+    elif isinstance(value, str) and value.strip().startswith("["):
+        try:
+            raw = [str(v) for v in json.loads(value)]
+        except ValueError:
+            raise ConfigError(f"org id {value!r} is not a JSON list: write [\"id1\", \"id2\"] or id1,id2") from None
+    elif isinstance(value, str):
+        raw = value.split(",")
+    else:
+        raw = [str(v) for v in value]
+    ids = [v.strip() for v in raw if v and v.strip()]
+    if not ids:
+        raise ConfigError(
+            "no org id: set SOURCES__TALLYFY__ORG_ID (or org_id under [sources.tallyfy] in"
+            " .dlt/config.toml, or --org ID); it is the id in your Tallyfy URL"
+        )
+    for org_id in ids:
+        if not _ORG_ID.match(org_id) or org_id in (".", ".."):
+            raise ConfigError(
+                f"org id {org_id!r} has characters that cannot be part of a URL path: use the"
+                " org id exactly as it appears in your Tallyfy URL (letters and digits)"
+            )
+    return list(dict.fromkeys(ids))
+
+
+def check_token(token: Optional[str]) -> str:
+    if token is None or not str(token).strip():
+        raise ConfigError(
+            "no access token: set SOURCES__TALLYFY__ACCESS_TOKEN (or access_token under"
+            " [sources.tallyfy] in .dlt/secrets.toml); get one in Tallyfy under"
+            " Settings > Integrations > REST API"
+        )
+    return str(token).strip()
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def check_base_url(base_url: Optional[str]) -> str:
+    url = (base_url or "").strip()
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ConfigError(
+            f"base URL {url!r} is not an http(s) URL: use https://go.tallyfy.com/api"
+            " (or your simulator's http://127.0.0.1:PORT/api)"
+        )
+    if parts.scheme == "http" and not _is_loopback(parts.hostname):
+        raise ConfigError(
+            f"base URL {url!r} uses plain http to a remote host, which would send the token in"
+            " clear text: use https://"
+        )
+    return url.rstrip("/")
+
+
+def check_per_page(per_page: int) -> int:
+    try:
+        value = int(per_page)
+    except (TypeError, ValueError):
+        value = 0
+    if not 1 <= value <= MAX_PER_PAGE:
+        raise ConfigError(f"per_page {per_page!r} is out of range: use a whole number from 1 to {MAX_PER_PAGE}")
+    return value
+
+
+def check_resources(names: Optional[Sequence[str]]) -> List[str]:
+    if not names:
+        return list(RESOURCE_NAMES)
+    cleaned = [n.strip() for n in names if n and n.strip()]
+    unknown = [n for n in cleaned if n not in RESOURCE_NAMES]
+    if unknown or not cleaned:
+        raise ConfigError(
+            f"unknown resource {', '.join(unknown) or '(none)'}: choose from {', '.join(RESOURCE_NAMES)}"
+        )
+    return list(dict.fromkeys(cleaned))
+
+
+def check_requests_per_minute(value: int) -> int:
+    try:
+        rate = int(value)
+    except (TypeError, ValueError):
+        rate = 0
+    if rate < 1:
+        raise ConfigError(
+            f"requests_per_minute {value!r} must be a whole number of at least 1"
+            " (Tallyfy allows 100 per minute per organization)"
+        )
+    return rate

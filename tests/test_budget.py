@@ -1,0 +1,54 @@
+"""The request budget keeps every 60 s and 10 s window within the limit (on a fake clock)."""
+
+import threading
+
+from tallyfy_source.budget import RequestBudget
+
+
+def send_times(per_minute, count):
+    """Send times of `count` sequential requests on a fake clock that sleeping advances."""
+    now = [0.0]
+
+    def sleep(seconds):
+        now[0] += seconds
+
+    budget = RequestBudget(per_minute, margin=0.0, clock=lambda: now[0], sleep=sleep)
+    times = []
+    for _ in range(count):
+        budget.acquire()
+        times.append(now[0])
+    return times
+
+
+def max_in_window(times, seconds):
+    return max(sum(1 for t in times if start <= t < start + seconds) for start in times)
+
+
+def test_no_60s_window_holds_more_than_the_limit():
+    times = send_times(100, 350)
+    assert max_in_window(times, 60.0) <= 100
+
+
+def test_no_10s_window_holds_more_than_a_sixth_of_the_limit():
+    times = send_times(100, 350)
+    assert max_in_window(times, 10.0) <= 16
+
+
+def test_the_budget_is_not_slower_than_needed():
+    # 600/min allows 100 per 10 s: 400 requests need 30 s of waiting, not more
+    times = send_times(600, 400)
+    assert times[-1] == 30.0
+
+
+def test_concurrent_callers_share_one_budget():
+    budget = RequestBudget(60, margin=0.0)
+    budget._clock = lambda: 0.0
+    slept = []
+    budget._sleep = slept.append
+    threads = [threading.Thread(target=budget.acquire) for _ in range(25)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    # 10 fit in the first 10 s window at once; the other 15 were each told to wait
+    assert sum(1 for s in slept if s > 0) == 15

@@ -1,0 +1,114 @@
+"""`tallyfy-load` as a user runs it: demo, dlt config from env and toml, flags, one-line errors."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from pipelines.tallyfy_pipeline import main
+from tests.expected import records
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def run_command(args, cwd, env_extra=None):
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SOURCES__", "TALLYFY_"))}
+    env.update(env_extra or {})
+    return subprocess.run(
+        [sys.executable, "-m", "pipelines.tallyfy_pipeline", *args],
+        cwd=cwd, env={**env, "PYTHONPATH": str(REPO)}, capture_output=True, text=True, timeout=300,
+    )
+
+
+def summary_counts(stdout):
+    """table -> (loaded this run, rows in table) from the printed summary."""
+    counts = {}
+    for line in stdout.splitlines():
+        parts = line.split()
+        if len(parts) == 3 and parts[1].isdigit() and parts[2].isdigit():
+            counts[parts[0]] = (int(parts[1]), int(parts[2]))
+    return counts
+
+
+def test_demo_loads_the_synthetic_org_and_prints_a_summary(tmp_path):
+    result = run_command(["--demo", "--pipelines-dir", str(tmp_path / "p")], tmp_path)
+    assert result.returncode == 0, result.stderr
+    counts = summary_counts(result.stdout)
+    assert set(counts) >= {"members", "groups", "tags", "guests", "groups__members", "groups__guests"}
+    db = tmp_path / "tallyfy_data.duckdb"
+    assert str(db) in result.stdout
+    with duckdb.connect(str(db), read_only=True) as con:
+        for table, (loaded, total) in counts.items():
+            assert con.execute(f"SELECT count(*) FROM tallyfy.{table}").fetchone()[0] == total == loaded
+
+
+def test_config_from_environment_variables(sim, tmp_path):
+    env = {
+        "SOURCES__TALLYFY__ORG_ID": sim.org_ids[0],
+        "SOURCES__TALLYFY__ACCESS_TOKEN": sim.token,
+        "SOURCES__TALLYFY__BASE_URL": sim.base_url,
+    }
+    result = run_command(["--resources", "tags,guests", "--pipelines-dir", str(tmp_path / "p")], tmp_path, env)
+    assert result.returncode == 0, result.stderr
+    org = sim.orgs[sim.org_ids[0]]
+    counts = summary_counts(result.stdout)
+    assert counts["tags"] == (len(records(org.tags)), len(records(org.tags)))
+    assert "members" not in counts
+
+
+def test_config_from_dlt_toml_files_and_flags(sim, tmp_path):
+    dlt_dir = tmp_path / ".dlt"
+    dlt_dir.mkdir()
+    (dlt_dir / "config.toml").write_text(f'[sources.tallyfy]\nbase_url = "{sim.base_url}"\n')
+    (dlt_dir / "secrets.toml").write_text(f'[sources.tallyfy]\naccess_token = "{sim.token}"\n')
+    db = tmp_path / "custom.duckdb"
+    result = run_command(
+        ["--org", sim.org_ids[0], "--resources", "groups", "--duckdb-file", str(db),
+         "--dataset", "tf", "--pipelines-dir", str(tmp_path / "p")], tmp_path)
+    assert result.returncode == 0, result.stderr
+    with duckdb.connect(str(db), read_only=True) as con:
+        assert con.execute("SELECT count(*) FROM tf.groups").fetchone()[0] == len(records(sim.orgs[sim.org_ids[0]].groups))
+
+
+def test_second_run_summary_shows_nothing_loaded_but_full_tables(sim, tmp_path, capsys):
+    args = ["--org", sim.org_ids[0], "--base-url", sim.base_url, "--access-token", sim.token,
+            "--resources", "members", "--pipelines-dir", str(tmp_path / "p")]
+    assert main(args) == 0
+    assert main(args) == 0
+    out = capsys.readouterr().out
+    last = summary_counts(out.split("destination:")[-2])
+    assert last["members"] == (0, len(records(sim.orgs[sim.org_ids[0]].members)))
+
+
+@pytest.mark.parametrize("args,env,message", [
+    ([], {}, "no org id"),
+    (["--org", "abc"], {}, "no access token"),
+    (["--org", "a/b", "--access-token", "t"], {}, "cannot be part of a URL path"),
+    (["--org", "abc", "--access-token", "t", "--base-url", "ftp://x"], {}, "not an http(s) URL"),
+    (["--org", "abc", "--access-token", "t", "--base-url", "http://api.example.com"], {}, "clear text"),
+    (["--org", "abc", "--access-token", "t", "--resources", "members,widgets"], {}, "unknown resource widgets"),
+    (["--org", "abc", "--access-token", "t", "--per-page", "500"], {}, "per_page 500"),
+    (["--org", "abc", "--access-token", "t", "--destination", "nosuchdb"], {}, "unknown destination"),
+])
+def test_bad_input_fails_with_one_line_before_any_request(sim, tmp_path, capsys, monkeypatch, args, env, message):
+    if "--base-url" not in args:
+        args = args + ["--base-url", sim.base_url]
+    code = main(args + ["--pipelines-dir", str(tmp_path / "p")])
+    err = capsys.readouterr().err.strip()
+    assert code == 2
+    assert len(err.splitlines()) == 1 and message in err, err
+    assert sim.request_count() == 0
+    assert not (tmp_path / "tallyfy_data.duckdb").exists()
+
+
+def test_rejected_token_fails_with_one_line_naming_org_and_fix(sim, tmp_path, capsys):
+    code = main(["--org", sim.org_ids[0], "--base-url", sim.base_url, "--access-token", "wrong-token-123",
+                 "--pipelines-dir", str(tmp_path / "p")])
+    err = capsys.readouterr().err.strip()
+    assert code == 1
+    assert len(err.splitlines()) == 1
+    assert sim.org_ids[0] in err and "HTTP 401" in err and "logs out" in err
+    assert "wrong-token-123" not in err

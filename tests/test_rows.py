@@ -1,0 +1,35 @@
+"""Row shaping: include envelopes, one update-time column, org_id, timestamp formats."""
+
+from datetime import datetime, timezone
+
+import pytest
+
+from tallyfy_source.rows import parse_timestamp, shape_row
+
+
+def test_include_envelopes_are_unwrapped():
+    row = shape_row({"id": "t1", "statistics": {"data": {"active_process": 3}}}, "org1", False)
+    assert row == {"id": "t1", "statistics": {"active_process": 3}, "org_id": "org1"}
+
+
+def test_last_updated_lands_in_updated_at():
+    row = shape_row({"id": 1, "last_updated": "2026-01-02T03:04:05Z"}, "o", True)
+    assert "last_updated" not in row
+    assert row["updated_at"] == datetime(2026, 1, 2, 3, 4, 5, tzinfo=timezone.utc)
+
+
+def test_updated_at_is_kept_when_both_spellings_arrive():
+    row = shape_row({"id": 1, "updated_at": "2026-01-02T03:04:05Z", "last_updated": "2020-01-01T00:00:00Z"}, "o", True)
+    assert row["updated_at"] == datetime(2026, 1, 2, 3, 4, 5, tzinfo=timezone.utc)
+
+
+@pytest.mark.parametrize("text", [
+    "2026-03-04T05:06:07Z", "2026-03-04T05:06:07.000Z", "2026-03-04T05:06:07+00:00",
+    "2026-03-04T05:06:07.000000Z", "2026-03-04 05:06:07",
+])
+def test_every_seen_timestamp_format_parses_to_the_same_instant(text):
+    assert parse_timestamp(text) == datetime(2026, 3, 4, 5, 6, 7, tzinfo=timezone.utc)
+
+
+def test_missing_timestamp_is_none():
+    assert parse_timestamp(None) is None and parse_timestamp("") is None
