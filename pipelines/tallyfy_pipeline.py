@@ -17,6 +17,7 @@ from dlt.common.destination import Destination
 
 from tallyfy_source import RESOURCE_NAMES, TallyfyError, tallyfy_source
 from tallyfy_source.errors import ConfigError
+from tallyfy_source.reading import ReadReport
 from tallyfy_source.validation import check_per_page, check_requests_per_minute, check_resources
 
 from .errors import exit_code, one_line_reason
@@ -93,7 +94,8 @@ def run(args: argparse.Namespace, out=None) -> int:
             sim = stack.enter_context(demo_simulator(members=args.demo_members))
             kwargs.update(org_id=sim.org_ids, base_url=sim.base_url, access_token=sim.token)
             print(f"demo: Tallyfy API simulator at {sim.base_url}, org {', '.join(sim.org_ids)}", file=out)
-        source = tallyfy_source(**kwargs).with_resources(*resources)
+        reports: List[ReadReport] = []
+        source = tallyfy_source(reports=reports, **kwargs).with_resources(*resources)
         pipeline = dlt.pipeline(
             pipeline_name=args.pipeline_name,
             destination=destination,
@@ -103,7 +105,19 @@ def run(args: argparse.Namespace, out=None) -> int:
         )
         pipeline.run(source, loader_file_format="parquet")
         print_summary(pipeline, resources, out=out)
-    return 0
+    failed = failed_orgs(reports)
+    for org_id, reason in failed.items():
+        print(f"tallyfy-load: org {org_id} failed (the other orgs loaded): {reason}", file=sys.stderr)
+    return 1 if failed else 0
+
+
+def failed_orgs(reports: List[ReadReport]) -> Dict[str, str]:
+    """org id -> the first failure seen for it."""
+    failed: Dict[str, str] = {}
+    for report in reports:
+        if report.error and report.org_id not in failed:
+            failed[report.org_id] = report.error
+    return failed
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:

@@ -76,6 +76,9 @@ class ReadReport:
     rows_read: int = 0
     rows_yielded: int = 0
     total: Optional[int] = None
+    shifted: bool = False  # the server's total changed while paging
+    missing: int = 0  # records found deleted upstream by a sweep
+    error: Optional[str] = None  # why this walk failed; other orgs still load
 
 
 def fetch_pages(
@@ -136,28 +139,65 @@ def read_endpoint(
     per_page: int,
     cursor: Optional[Cursor],
     report: ReadReport,
+    full_scan: bool = False,
+    seen_keys: Optional[Set[Any]] = None,
 ) -> Iterator[List[Row]]:
     """Shaped rows of one endpoint, page by page; advances `cursor` in place.
 
-    `cursor` None (or empty) means read everything; otherwise skip rows already
-    loaded and stop early once the order has been proven.
+    `full_scan` (or no stored cursor) reads and yields every row, collecting
+    every key into `seen_keys` for the delete sweep; otherwise rows already
+    loaded are skipped and paging stops early once the order has been proven.
+    A walk during which the server's `total` changed (records inserted or
+    deleted upstream shift rows between pages) is read again once.
     """
+    for attempt in (1, 2):
+        if seen_keys is not None:
+            seen_keys.clear()
+        totals: Set[Any] = set()
+        yield from _walk(client, endpoint, org_id, per_page, cursor, report, full_scan, seen_keys, totals)
+        report.shifted = len(totals) > 1
+        if not report.shifted:
+            return
+        logger.warning(
+            "%s of org %s: the total changed while paging (%s), records moved between pages;%s",
+            endpoint.resource, org_id, sorted(totals, key=str),
+            " reading again" if attempt == 1 else " the next run will heal it",
+        )
+
+
+def _walk(
+    client: RESTClient,
+    endpoint: Endpoint,
+    org_id: str,
+    per_page: int,
+    cursor: Optional[Cursor],
+    report: ReadReport,
+    full_scan: bool,
+    seen_keys: Optional[Set[Any]],
+    totals: Set[Any],
+) -> Iterator[List[Row]]:
     key = endpoint.primary_key[-1]
-    incremental = endpoint.incremental and cursor is not None and cursor.value is not None
-    seen = Cursor(cursor.value, set(cursor.keys_at_value)) if cursor else Cursor()
+    incremental = endpoint.incremental and not full_scan and cursor is not None and cursor.value is not None
+    seen = Cursor(cursor.value, set(cursor.keys_at_value)) if cursor and incremental else Cursor()
     params = {endpoint.sort_param: f"-{endpoint.update_field}"} if incremental else None
     report.mode = "incremental" if incremental else "full"
     early_stop_allowed = incremental
     first_page: Optional[List[Row]] = None
     previous_time: Optional[datetime] = None
+    rows_read = 0
 
     pages = fetch_pages(client, endpoint, org_id, per_page, params)
     try:
         for page in pages:
             report.requests += 1
-            report.total = page.paginator.meta.get("total", report.total)
+            meta_total = page.paginator.meta.get("total")
+            if meta_total is not None:
+                totals.add(meta_total)
+                report.total = meta_total
             rows = [shape_row(row, org_id, endpoint.incremental) for row in page]
-            report.rows_read += len(rows)
+            rows_read += len(rows)
+            if seen_keys is not None:
+                seen_keys.update(r.get(key) for r in rows)
             if endpoint.incremental:
                 seen.advance(rows, key)
             fresh = [r for r in rows if not (incremental and cursor.is_unchanged(r, key))]
@@ -182,10 +222,16 @@ def read_endpoint(
                 report.mode = "incremental-full-scan"
     finally:
         pages.close()
-    if cursor is not None:
-        cursor.value, cursor.keys_at_value = seen.value, seen.keys_at_value
-    if report.mode != "incremental" and report.total is not None and int(report.total) != report.rows_read:
+    report.rows_read += rows_read
+    if cursor is not None and endpoint.incremental:
+        if incremental or cursor.value is None:
+            cursor.value, cursor.keys_at_value = seen.value, seen.keys_at_value
+        else:  # a sweep over an existing cursor: never move it backwards
+            seen_old = Cursor(cursor.value, set(cursor.keys_at_value))
+            seen_old.advance([{"updated_at": seen.value, key: k} for k in seen.keys_at_value], key)
+            cursor.value, cursor.keys_at_value = seen_old.value, seen_old.keys_at_value
+    if report.mode != "incremental" and report.total is not None and int(report.total) != rows_read:
         logger.warning(
             "%s of org %s: read %d rows but the server reported a total of %s",
-            endpoint.resource, org_id, report.rows_read, report.total,
+            endpoint.resource, org_id, rows_read, report.total,
         )

@@ -5,7 +5,10 @@ HTTP details live in `client.py`, the page walk in `paging.py` and
 """
 
 import logging
-from typing import Any, Dict, Iterator, List, Optional, Sequence
+from datetime import datetime, timedelta, timezone
+from typing import Any, Dict, Iterator, List, Optional, Sequence, Set
+
+import requests
 
 import dlt
 from dlt.extract.hints import make_nested_hints
@@ -16,9 +19,14 @@ from .budget import RequestBudget
 from .client import make_client, make_session
 from .columns import COLUMNS, GROUP_GUEST_COLUMNS, GROUP_MEMBER_COLUMNS
 from .endpoints import DEFAULT_BASE_URL, ENDPOINTS, MAX_PER_PAGE, Endpoint
+from .client import RetryableStatus, UnreadableBody
+from .deletes import DELETED_COLUMN, MISSING_SINCE_COLUMN, missing_rows
+from .errors import PaginationError, TallyfyAPIError
 from .reading import Cursor, ReadReport, read_endpoint
+from .rows import parse_timestamp
 from .validation import (
     check_base_url,
+    check_deleted_records,
     check_per_page,
     check_requests_per_minute,
     check_token,
@@ -26,6 +34,14 @@ from .validation import (
 )
 
 logger = logging.getLogger("tallyfy_source")
+
+# What makes one org's walk fail without stopping the others.
+READ_FAILURES = (TallyfyAPIError, PaginationError, RetryableStatus, UnreadableBody, requests.RequestException)
+
+DELETE_COLUMNS = {
+    DELETED_COLUMN: {"name": DELETED_COLUMN, "data_type": "bool", "nullable": True, "hard_delete": True},
+    MISSING_SINCE_COLUMN: {"name": MISSING_SINCE_COLUMN, "data_type": "timestamp", "nullable": True},
+}
 
 NESTED_HINTS = {
     "groups": {
@@ -35,6 +51,13 @@ NESTED_HINTS = {
 }
 
 
+def sweep_is_due(last_sweep: Optional[str], interval_hours: float, now: datetime) -> bool:
+    """A full key sweep is due when none ran yet or the last one is older than the interval."""
+    if interval_hours <= 0 or not last_sweep:
+        return True
+    return now - parse_timestamp(last_sweep) >= timedelta(hours=interval_hours)
+
+
 def endpoint_rows(
     client: RESTClient,
     endpoint: Endpoint,
@@ -42,26 +65,55 @@ def endpoint_rows(
     per_page: int = MAX_PER_PAGE,
     full_refresh: bool = False,
     reports: Optional[List[ReadReport]] = None,
+    sweep: bool = False,
+    sweep_interval_hours: float = 24.0,
+    deleted_records: str = "delete",
 ) -> Iterator[List[Dict[str, Any]]]:
-    """Pages of rows of one endpoint for every org.
+    """Pages of rows of one endpoint for every org, then the rows that record deletions.
 
-    Members and groups keep one cursor per org in the resource state (dlt's
-    `incremental` holds one cursor per resource, which would let a lagging org
-    skip changes); the state is committed by dlt only with the loaded package.
+    Members and groups keep one cursor and one last-sweep time per org in the
+    resource state (dlt's `incremental` holds one cursor per resource, which
+    would let a lagging org skip changes); dlt commits that state only with the
+    loaded package. An org that fails is reported and skipped, its state kept,
+    so the other orgs still load.
     """
-    state = dlt.current.resource_state().setdefault("cursors", {}) if endpoint.incremental else {}
+    state = dlt.current.resource_state()
+    cursors = state.setdefault("cursors", {})
+    sweeps = state.setdefault("last_sweep", {})
     for org_id in org_ids:
-        cursor = Cursor() if full_refresh else Cursor.from_state(state.get(org_id))
+        now = datetime.now(timezone.utc)
         report = ReadReport(endpoint.resource, org_id)
-        yield from read_endpoint(client, endpoint, org_id, per_page, cursor, report)
-        if endpoint.incremental:
-            state[org_id] = cursor.to_state()
-        logger.info(
-            "%s of org %s: %s read, %d requests, %d rows read, %d new or changed",
-            endpoint.resource, org_id, report.mode, report.requests, report.rows_read, report.rows_yielded,
-        )
         if reports is not None:
             reports.append(report)
+        cursor = Cursor() if full_refresh else Cursor.from_state(cursors.get(org_id))
+        full_scan = (
+            not endpoint.incremental
+            or full_refresh
+            or sweep
+            or cursor.value is None
+            or sweep_is_due(sweeps.get(org_id), sweep_interval_hours, now)
+        )
+        seen_keys: Optional[Set[Any]] = set() if full_scan else None
+        try:
+            yield from read_endpoint(client, endpoint, org_id, per_page, cursor, report, full_scan, seen_keys)
+        except READ_FAILURES as error:
+            if getattr(error, "status", None) == 401:
+                raise  # the token is shared by every org: stop the run at once
+            report.error = str(error).splitlines()[0] if str(error) else type(error).__name__
+            logger.error("%s of org %s failed, other orgs go on: %s", endpoint.resource, org_id, report.error)
+            continue
+        if full_scan and not report.shifted:
+            for rows in missing_rows(endpoint, org_id, seen_keys, deleted_records, now):
+                report.missing += len(rows)
+                yield rows
+            sweeps[org_id] = now.isoformat()
+        if endpoint.incremental:
+            cursors[org_id] = cursor.to_state()
+        logger.info(
+            "%s of org %s: %s read, %d requests, %d rows read, %d new or changed, %d missing upstream",
+            endpoint.resource, org_id, report.mode, report.requests, report.rows_read,
+            report.rows_yielded, report.missing,
+        )
 
 
 def endpoint_resource(
@@ -71,16 +123,20 @@ def endpoint_resource(
     per_page: int = MAX_PER_PAGE,
     full_refresh: bool = False,
     reports: Optional[List[ReadReport]] = None,
+    sweep: bool = False,
+    sweep_interval_hours: float = 24.0,
+    deleted_records: str = "delete",
 ) -> DltResource:
     """The dlt resource for one endpoint: merge on (org_id, key), declared columns."""
+    columns = {**COLUMNS[endpoint.resource], **DELETE_COLUMNS}
     return dlt.resource(
         endpoint_rows,
         name=endpoint.resource,
         primary_key=list(endpoint.primary_key),
         write_disposition={"disposition": "merge", "strategy": "delete-insert"},
-        columns=COLUMNS[endpoint.resource],
+        columns=columns,
         nested_hints=NESTED_HINTS.get(endpoint.resource),
-    )(client, endpoint, org_ids, per_page, full_refresh, reports)
+    )(client, endpoint, org_ids, per_page, full_refresh, reports, sweep, sweep_interval_hours, deleted_records)
 
 
 @dlt.source(name="tallyfy", section="tallyfy", max_table_nesting=1)
@@ -93,6 +149,9 @@ def tallyfy_source(
     requests_per_minute: int = 100,
     request_timeout: float = 60.0,
     max_attempts: int = 6,
+    sweep: bool = False,
+    sweep_interval_hours: float = 24.0,
+    deleted_records: str = "delete",
     reports: Optional[List[ReadReport]] = None,
 ) -> List[DltResource]:
     """Members, groups, tags and guests of one or more Tallyfy organizations.
@@ -107,6 +166,11 @@ def tallyfy_source(
             publishes 100/minute per organization); also no 10 s window gets over a sixth.
         request_timeout: seconds before a request is abandoned and retried.
         max_attempts: tries per request before a 429/5xx/reset is given up.
+        sweep: read every member and group this run to find deleted ones.
+        sweep_interval_hours: members and groups get a full key sweep when the last one is
+            older than this (0: every run); tags and guests are swept on every run.
+        deleted_records: "delete" removes records missing upstream (and their child rows);
+            "flag" keeps them with `missing_since` set to when they were found missing.
         reports: a list that receives one `ReadReport` per (resource, org) walk.
     """
     org_ids = org_ids_from(org_id)
@@ -116,7 +180,11 @@ def tallyfy_source(
     budget = RequestBudget(check_requests_per_minute(requests_per_minute))
     session = make_session(timeout=request_timeout, max_attempts=max_attempts, budget=budget)
     client = make_client(url, token, session=session)
+    mode = check_deleted_records(deleted_records)
     return [
-        endpoint_resource(endpoint, client, org_ids, page_size, full_refresh, reports)
+        endpoint_resource(
+            endpoint, client, org_ids, page_size, full_refresh, reports,
+            bool(sweep), float(sweep_interval_hours), mode,
+        )
         for endpoint in ENDPOINTS.values()
     ]

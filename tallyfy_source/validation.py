@@ -113,3 +113,9 @@ def check_requests_per_minute(value: int) -> int:
             " (Tallyfy allows 100 per minute per organization)"
         )
     return rate
+
+
+def check_deleted_records(mode: str) -> str:
+    if mode not in ("delete", "flag"):
+        raise ConfigError(f"deleted_records {mode!r} is not known: use \"delete\" or \"flag\"")
+    return mode

@@ -362,6 +362,8 @@ def test_member_mutations_advance_clock_and_sort_first(fresh):
     s, o = fresh
     before = o.now
     target = o.members[5]["id"]
+    cached_top = get(s, o.org_id, "users", "sort=-updated_at&per_page=1").json()["data"][0]
+    assert cached_top["id"] != target  # the sorted order is cached; a mutation must invalidate it
     updated = o.update_member(target, job_title="Chief Tester")
     assert o.now > before and parse_ts(updated["updated_at"]) == o.now
     assert all(parse_ts(m["updated_at"]) < o.now for m in o.members if m["id"] != target)

@@ -343,12 +343,12 @@ class SyntheticOrg:
         return name
 
     def _member_count(self, rng: random.Random, avg: Optional[float]) -> int:
+        if rng.random() < 0.05:  # some groups are empty
+            return 0
         if avg is None:
             k = rng.randint(0, 15)
-        else:
-            k = rng.randint(0, max(0, int(round(2 * avg))))
-        if rng.random() < 0.05:
-            k = 0
+        else:  # mean over all groups = avg (the 5% empty ones compensated)
+            k = rng.randint(0, max(0, int(round(2 * avg / 0.95))))
         return min(k, len(self._data["members"]))
 
     def _gen_group(self, rng: random.Random, avg: Optional[float]) -> Dict[str, Any]:
@@ -496,8 +496,10 @@ class SyntheticOrg:
         """Indexes needed to build includes (built once per request)."""
         ctx: Dict[str, Any] = {}
         if resource == "members" and "groups" in include:
+            from .server import default_sort
+
             idx: Dict[int, List[Dict[str, Any]]] = {}
-            for g in self._data["groups"].values():
+            for g in default_sort("groups", list(self._data["groups"].values())):  # groups' list order
                 for mid in g["members"]:
                     idx.setdefault(mid, []).append({"id": g["id"], "name": g["name"]})
             ctx["groups_of"] = idx

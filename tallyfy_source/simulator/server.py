@@ -199,6 +199,11 @@ class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server_version = "TallyfySimulator/1.0"
 
+    def setup(self) -> None:
+        super().setup()
+        # headers and body go out in two writes: without this, Nagle + delayed ACK add ~40 ms
+        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
     def _dispatch(self) -> None:
         self.server.sim._handle(self)  # type: ignore[attr-defined]
 
@@ -223,6 +228,11 @@ class Simulator:
     Settings are plain attributes, safe to change between (or during) runs:
     `honour_sort`, `update_field_name`, `latency`, `rate_limit_per_minute`,
     `rate_limit_burst_seconds`, `faults`, `forbidden_orgs`, `total_pages_from_default`.
+
+    The rate limiter is one sliding window over the whole simulator (every org, one
+    token): more than N requests in 60 s, or more than ceil(N/6) in 10 s, answer 429.
+    Requests are logged in `requests` before their answer is written, so a client
+    that has its answer always finds the request counted.
     """
 
     def __init__(
@@ -258,6 +268,7 @@ class Simulator:
         self.port = port
         self.requests: List[Dict[str, Any]] = []
         self._lock = threading.Lock()
+        self._sort_cache: Dict[tuple, tuple] = {}
         self._hits: deque = deque()  # monotonic times of requests admitted by the limiter
         self._server: Optional[_Server] = None
         self._thread: Optional[threading.Thread] = None
@@ -532,7 +543,7 @@ class Simulator:
                 return _Reply(200, raw=html, content_type="text/html", fault=fault)
 
         with org.lock:
-            recs = list(org._data[resource].values())
+            recs = self._sorted_records(org, resource, *self._order(resource, query))
             if resource == "tags" and query.get("all") != "true":
                 recs = [t for t in recs if not t["auto_generated"]]
             q = query.get("q", "")
@@ -541,7 +552,6 @@ class Simulator:
                 fields = SEARCH_FIELDS[resource]
                 recs = [r for r in recs
                         if any(needle in str(r.get(f) or "").casefold() for f in fields)]
-            recs = self._sorted(resource, recs, query)
             total = len(recs)
             start = ((1 if fault is not None and fault.kind == "loop" else page) - 1) * per_page
             chunk = recs[start:start + per_page]
@@ -567,18 +577,33 @@ class Simulator:
             reply.action = "truncated"
         return reply
 
-    def _sorted(self, resource: str, recs: List[Dict[str, Any]], query: Dict[str, str]):
+    def _order(self, resource: str, query: Dict[str, str]) -> Tuple[str, bool]:
+        """(stored field, descending) the request asks for, or the default order."""
         if self.honour_sort:
             for name in SORT_PARAMS[resource]:
                 spec = query.get(name, "").strip()
                 if not spec:
                     continue
-                descending = spec.startswith("-")
                 field = SORT_FIELDS[resource].get(spec.lstrip("-+").strip())
                 if field is not None:
-                    return sort_records(resource, recs, field, descending)
+                    return field, spec.startswith("-")
                 break  # unknown field: default order
-        return default_sort(resource, recs)
+        return DEFAULT_SORT[resource], False
+
+    def _sorted_records(self, org: SyntheticOrg, resource: str, field: str, descending: bool):
+        """All records of `resource` in the given order; cached until the org next mutates
+        (every mutation advances `org.mutations`). Call with `org.lock` held."""
+        key = (org.org_id, resource, field, descending)
+        with self._lock:
+            hit = self._sort_cache.get(key)
+        if hit is not None and hit[0] == org.mutations and hit[1] is org._data[resource]:
+            return hit[2]
+        recs = sort_records(resource, list(org._data[resource].values()), field, descending)
+        with self._lock:
+            if len(self._sort_cache) > 64:
+                self._sort_cache.clear()
+            self._sort_cache[key] = (org.mutations, org._data[resource], recs)
+        return recs
 
     def _page_url(self, h: _Handler, entry: Dict[str, Any], page: int) -> str:
         host = h.headers.get("Host") or f"{self.host}:{self.port}"

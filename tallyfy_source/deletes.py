@@ -1,0 +1,90 @@
+"""Finding records deleted upstream: a full key sweep compared with what the tables hold.
+
+Tallyfy hard-deletes groups and tags and removes members without a trace a
+cursor could see, so the only way to find them is to read every key (a sweep)
+and compare with the keys already loaded. What to do with a missing record:
+- "delete" (default): emit a tombstone; dlt's `hard_delete` merge removes the
+  root row and its child rows;
+- "flag": re-emit the last loaded row (with its child lists) with
+  `missing_since` set to when it was first found missing.
+"""
+
+import logging
+from datetime import datetime
+from typing import Any, Dict, Iterator, List, Set
+
+import dlt
+
+from .endpoints import Endpoint
+
+logger = logging.getLogger("tallyfy_source")
+
+DELETED_COLUMN = "_tallyfy_deleted"  # hard_delete hint: True rows are removed by the merge
+MISSING_SINCE_COLUMN = "missing_since"
+DELETE_MODES = ("delete", "flag")
+
+
+def _loaded_rows(table: str, org_id: str, where_missing_since_null: bool) -> List[Dict[str, Any]]:
+    """Rows of one org currently in the destination (empty when the table is not there yet)."""
+    try:
+        pipeline = dlt.current.pipeline()
+        if table not in pipeline.default_schema.tables or not pipeline.default_schema.get_table_columns(table):
+            return []
+        with pipeline.sql_client() as client:
+            qualified = client.make_qualified_table_name(table)
+            columns = pipeline.default_schema.get_table_columns(table)
+            condition = f" AND {client.escape_column_name(MISSING_SINCE_COLUMN)} IS NULL" if (
+                where_missing_since_null and MISSING_SINCE_COLUMN in columns) else ""
+            query = f"SELECT * FROM {qualified} WHERE org_id = %s{condition}"
+            with client.execute_query(query, org_id) as cursor:
+                names = [c[0] for c in cursor.description]
+                return [dict(zip(names, row)) for row in cursor.fetchall()]
+    except Exception as error:  # no destination yet, table not created: nothing loaded to compare
+        if "not exist" not in str(error).lower() and "not found" not in str(error).lower():
+            logger.warning("could not read loaded keys of %s for org %s: %s", table, org_id, error)
+        return []
+
+
+def _child_lists(table: str, parent_ids: List[str]) -> Dict[str, Dict[str, List[Any]]]:
+    """{child field: {parent _dlt_id: [values in list order]}} for scalar-list child tables."""
+    pipeline = dlt.current.pipeline()
+    out: Dict[str, Dict[str, List[Any]]] = {}
+    prefix = f"{table}__"
+    children = [t for t in pipeline.default_schema.tables if t.startswith(prefix) and "__" not in t[len(prefix):]]
+    if not parent_ids or not children:
+        return out
+    with pipeline.sql_client() as client:
+        for child in children:
+            field = child[len(prefix):]
+            placeholders = ", ".join(["%s"] * len(parent_ids))
+            query = (
+                f"SELECT _dlt_parent_id, value FROM {client.make_qualified_table_name(child)}"
+                f" WHERE _dlt_parent_id IN ({placeholders}) ORDER BY _dlt_parent_id, _dlt_list_idx"
+            )
+            lists: Dict[str, List[Any]] = {pid: [] for pid in parent_ids}
+            for parent_id, value in client.execute_sql(query, *parent_ids) or []:
+                lists[parent_id].append(value)
+            out[field] = lists
+    return out
+
+
+def missing_rows(endpoint: Endpoint, org_id: str, seen_keys: Set[Any], mode: str, now: datetime) -> Iterator[List[Dict[str, Any]]]:
+    """Rows that make the tables forget (or flag) records a complete sweep did not see."""
+    key = endpoint.primary_key[-1]
+    loaded = _loaded_rows(endpoint.resource, org_id, where_missing_since_null=(mode == "flag"))
+    gone = [row for row in loaded if row.get(key) not in seen_keys]
+    if not gone:
+        return
+    logger.info("%s of org %s: %d records missing upstream (%s)", endpoint.resource, org_id, len(gone), mode)
+    if mode == "delete":
+        yield [{"org_id": org_id, key: row[key], DELETED_COLUMN: True} for row in gone]
+        return
+    lists = _child_lists(endpoint.resource, [row["_dlt_id"] for row in gone])
+    flagged = []
+    for row in gone:
+        restored = {k: v for k, v in row.items() if not k.startswith("_dlt_")}
+        for field, by_parent in lists.items():
+            restored[field] = by_parent.get(row["_dlt_id"], [])
+        restored[MISSING_SINCE_COLUMN] = now
+        flagged.append(restored)
+    yield flagged
