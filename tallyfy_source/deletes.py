@@ -28,6 +28,8 @@ def _loaded_rows(table: str, org_id: str, where_missing_since_null: bool) -> Lis
     """Rows of one org currently in the destination (empty when the table is not there yet)."""
     try:
         pipeline = dlt.current.pipeline()
+        if not pipeline.default_schema_name:  # nothing was ever loaded by this pipeline
+            return []
         if table not in pipeline.default_schema.tables or not pipeline.default_schema.get_table_columns(table):
             return []
         with pipeline.sql_client() as client:
@@ -79,7 +81,7 @@ def missing_rows(endpoint: Endpoint, org_id: str, seen_keys: Set[Any], mode: str
     if mode == "delete":
         yield [{"org_id": org_id, key: row[key], DELETED_COLUMN: True} for row in gone]
         return
-    lists = _child_lists(endpoint.resource, [row["_dlt_id"] for row in gone])
+    lists = _child_lists(endpoint.resource, [row["_dlt_id"] for row in gone]) if endpoint.child_lists else {}
     flagged = []
     for row in gone:
         restored = {k: v for k, v in row.items() if not k.startswith("_dlt_")}

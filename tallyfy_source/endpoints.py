@@ -23,6 +23,7 @@ class Endpoint:
     sort_param: str  # name of the sort query parameter
     update_field: Optional[str] = None  # None: the endpoint has no update time
     params: Dict[str, str] = field(default_factory=dict)  # sent on every request
+    child_lists: Tuple[str, ...] = ()  # list fields that become child tables `<resource>__<field>`
 
     @property
     def incremental(self) -> bool:
@@ -45,6 +46,7 @@ GROUPS = Endpoint(
     server_default_per_page=10,
     sort_param="sort_by",
     update_field="updated_at",
+    child_lists=("members", "guests"),
 )
 TAGS = Endpoint(
     resource="tags",

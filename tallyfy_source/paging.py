@@ -10,8 +10,11 @@ unless `total` says rows are still missing after a full page.
 
 import hashlib
 import logging
-from typing import Any, Dict, List, Optional
+from collections import deque
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import Any, Deque, Dict, Iterator, List, Optional, Tuple
 
+from dlt.sources.helpers.rest_client.client import PageData
 from dlt.sources.helpers.rest_client.paginators import BasePaginator
 from requests import Request, Response
 
@@ -120,3 +123,56 @@ class TallyfyPaginator(BasePaginator):
 
     def update_request(self, request: Request) -> None:
         request.params["page"] = self.page
+
+
+def paginate_concurrently(
+    client: Any,
+    path: str,
+    params: Dict[str, Any],
+    per_page: int,
+    concurrency: int,
+    hooks: Dict[str, Any],
+) -> Iterator[PageData[Any]]:
+    """Page 1, then up to `concurrency` further pages in flight, judged and yielded in order.
+
+    dlt's `RESTClient.paginate` is sequential by design (each request waits for
+    the previous answer); Tallyfy's page 1 tells `total_pages`, so the rest can
+    be asked at once. Pages are still judged one by one, in order, by the same
+    `TallyfyPaginator` (stop rules, loop guard), so an early short or empty
+    page ends the walk, and a `total_pages` that was too small is walked on
+    sequentially. At most `concurrency` pages are held at a time.
+    """
+    paginator = TallyfyPaginator(per_page=per_page)
+
+    def fetch(page_no: int) -> Tuple[Response, List[Any]]:
+        response = client.get(path, params={**params, "per_page": per_page, "page": page_no}, hooks=hooks)
+        return response, client.extract_response(response, "data")
+
+    def judged(page: Tuple[Response, List[Any]]) -> PageData[Any]:
+        response, data = page
+        paginator.update_state(response, data)
+        return PageData(data, request=response.request, response=response, paginator=paginator, auth=None)
+
+    yield judged(fetch(1))
+    if not paginator.has_next_page:
+        return
+    announced = _as_int(paginator.meta.get("total_pages")) or 1
+    pool = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="tallyfy-page")
+    pending: Deque[Future] = deque()
+    next_page = 2
+    try:
+        while True:
+            while len(pending) < concurrency and next_page <= announced:
+                pending.append(pool.submit(fetch, next_page))
+                next_page += 1
+            if not pending:
+                break
+            yield judged(pending.popleft().result())
+            if not paginator.has_next_page:
+                return
+        while paginator.has_next_page:  # the server announced too few pages
+            yield judged(fetch(paginator.page))
+    finally:
+        for future in pending:
+            future.cancel()
+        pool.shutdown(wait=True, cancel_futures=True)

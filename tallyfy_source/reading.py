@@ -20,7 +20,7 @@ from dlt.sources.helpers.rest_client.client import PageData
 from .client import check_response
 from .endpoints import Endpoint
 from .errors import TallyfyAPIError
-from .paging import TallyfyPaginator
+from .paging import TallyfyPaginator, paginate_concurrently
 from .rows import parse_timestamp, shape_row
 
 logger = logging.getLogger("tallyfy_source")
@@ -87,17 +87,23 @@ def fetch_pages(
     org_id: str,
     per_page: int,
     extra_params: Optional[Dict[str, Any]] = None,
+    concurrency: int = 1,
 ) -> Iterator[PageData[Any]]:
-    """Pages of raw records of one endpoint, walked with Tallyfy's stop rules."""
+    """Pages of raw records of one endpoint, walked with Tallyfy's stop rules.
+
+    `concurrency` > 1 asks for pages after the first in parallel (full scans);
+    a newest-first walk that may stop early goes one page at a time.
+    """
     params = {**endpoint.params, **(extra_params or {})}
     path = f"organizations/{org_id}/{endpoint.path}"
+    hooks = {"response": [check_response]}
     try:
-        yield from client.paginate(
-            path,
-            params=params,
-            paginator=TallyfyPaginator(per_page=per_page),
-            hooks={"response": [check_response]},
-        )
+        if concurrency > 1:
+            yield from paginate_concurrently(client, path, params, per_page, concurrency, hooks)
+        else:
+            yield from client.paginate(
+                path, params=params, paginator=TallyfyPaginator(per_page=per_page), hooks=hooks
+            )
     except TallyfyAPIError as error:
         error.org_id = org_id
         error.args = (f"org {org_id}, {endpoint.resource}: {error}",)
@@ -141,6 +147,7 @@ def read_endpoint(
     report: ReadReport,
     full_scan: bool = False,
     seen_keys: Optional[Set[Any]] = None,
+    concurrency: int = 1,
 ) -> Iterator[List[Row]]:
     """Shaped rows of one endpoint, page by page; advances `cursor` in place.
 
@@ -154,7 +161,7 @@ def read_endpoint(
         if seen_keys is not None:
             seen_keys.clear()
         totals: Set[Any] = set()
-        yield from _walk(client, endpoint, org_id, per_page, cursor, report, full_scan, seen_keys, totals)
+        yield from _walk(client, endpoint, org_id, per_page, cursor, report, full_scan, seen_keys, totals, concurrency)
         report.shifted = len(totals) > 1
         if not report.shifted:
             return
@@ -175,6 +182,7 @@ def _walk(
     full_scan: bool,
     seen_keys: Optional[Set[Any]],
     totals: Set[Any],
+    concurrency: int,
 ) -> Iterator[List[Row]]:
     key = endpoint.primary_key[-1]
     incremental = endpoint.incremental and not full_scan and cursor is not None and cursor.value is not None
@@ -186,7 +194,7 @@ def _walk(
     previous_time: Optional[datetime] = None
     rows_read = 0
 
-    pages = fetch_pages(client, endpoint, org_id, per_page, params)
+    pages = fetch_pages(client, endpoint, org_id, per_page, params, 1 if incremental else concurrency)
     try:
         for page in pages:
             report.requests += 1

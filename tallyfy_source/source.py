@@ -6,7 +6,7 @@ HTTP details live in `client.py`, the page walk in `paging.py` and
 
 import logging
 from datetime import datetime, timedelta, timezone
-from typing import Any, Dict, Iterator, List, Optional, Sequence, Set
+from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence, Set
 
 import requests
 
@@ -15,6 +15,7 @@ from dlt.extract.hints import make_nested_hints
 from dlt.sources import DltResource
 from dlt.sources.helpers.rest_client import RESTClient
 
+from .arrow_rows import rows_to_arrow
 from .budget import RequestBudget
 from .client import make_client, make_session
 from .columns import COLUMNS, GROUP_GUEST_COLUMNS, GROUP_MEMBER_COLUMNS
@@ -26,6 +27,7 @@ from .reading import Cursor, ReadReport, read_endpoint
 from .rows import parse_timestamp
 from .validation import (
     check_base_url,
+    check_concurrency,
     check_deleted_records,
     check_per_page,
     check_requests_per_minute,
@@ -51,6 +53,14 @@ NESTED_HINTS = {
 }
 
 
+def as_arrow_table(endpoint: Endpoint) -> Callable[[List[Dict[str, Any]]], Any]:
+    """Rows of tables without child lists go to dlt as typed Arrow tables (see arrow_rows.py)."""
+    if endpoint.child_lists:
+        return lambda rows: rows
+    columns = {**COLUMNS[endpoint.resource], **DELETE_COLUMNS}
+    return lambda rows: rows_to_arrow(rows, columns)
+
+
 def sweep_is_due(last_sweep: Optional[str], interval_hours: float, now: datetime) -> bool:
     """A full key sweep is due when none ran yet or the last one is older than the interval."""
     if interval_hours <= 0 or not last_sweep:
@@ -68,6 +78,7 @@ def endpoint_rows(
     sweep: bool = False,
     sweep_interval_hours: float = 24.0,
     deleted_records: str = "delete",
+    concurrency: int = 1,
 ) -> Iterator[List[Dict[str, Any]]]:
     """Pages of rows of one endpoint for every org, then the rows that record deletions.
 
@@ -77,6 +88,7 @@ def endpoint_rows(
     loaded package. An org that fails is reported and skipped, its state kept,
     so the other orgs still load.
     """
+    as_table = as_arrow_table(endpoint)
     state = dlt.current.resource_state()
     cursors = state.setdefault("cursors", {})
     sweeps = state.setdefault("last_sweep", {})
@@ -95,7 +107,10 @@ def endpoint_rows(
         )
         seen_keys: Optional[Set[Any]] = set() if full_scan else None
         try:
-            yield from read_endpoint(client, endpoint, org_id, per_page, cursor, report, full_scan, seen_keys)
+            for rows in read_endpoint(
+                client, endpoint, org_id, per_page, cursor, report, full_scan, seen_keys, concurrency
+            ):
+                yield as_table(rows)
         except READ_FAILURES as error:
             if getattr(error, "status", None) == 401:
                 raise  # the token is shared by every org: stop the run at once
@@ -105,7 +120,7 @@ def endpoint_rows(
         if full_scan and not report.shifted:
             for rows in missing_rows(endpoint, org_id, seen_keys, deleted_records, now):
                 report.missing += len(rows)
-                yield rows
+                yield as_table(rows)
             sweeps[org_id] = now.isoformat()
         if endpoint.incremental:
             cursors[org_id] = cursor.to_state()
@@ -126,6 +141,7 @@ def endpoint_resource(
     sweep: bool = False,
     sweep_interval_hours: float = 24.0,
     deleted_records: str = "delete",
+    concurrency: int = 1,
 ) -> DltResource:
     """The dlt resource for one endpoint: merge on (org_id, key), declared columns."""
     columns = {**COLUMNS[endpoint.resource], **DELETE_COLUMNS}
@@ -136,7 +152,11 @@ def endpoint_resource(
         write_disposition={"disposition": "merge", "strategy": "delete-insert"},
         columns=columns,
         nested_hints=NESTED_HINTS.get(endpoint.resource),
-    )(client, endpoint, org_ids, per_page, full_refresh, reports, sweep, sweep_interval_hours, deleted_records)
+        parallelized=True,  # resources are fetched side by side, sharing one request budget
+    )(
+        client, endpoint, org_ids, per_page, full_refresh, reports,
+        sweep, sweep_interval_hours, deleted_records, concurrency,
+    )
 
 
 @dlt.source(name="tallyfy", section="tallyfy", max_table_nesting=1)
@@ -152,6 +172,7 @@ def tallyfy_source(
     sweep: bool = False,
     sweep_interval_hours: float = 24.0,
     deleted_records: str = "delete",
+    concurrency: int = 8,
     reports: Optional[List[ReadReport]] = None,
 ) -> List[DltResource]:
     """Members, groups, tags and guests of one or more Tallyfy organizations.
@@ -171,6 +192,7 @@ def tallyfy_source(
             older than this (0: every run); tags and guests are swept on every run.
         deleted_records: "delete" removes records missing upstream (and their child rows);
             "flag" keeps them with `missing_since` set to when they were found missing.
+        concurrency: pages in flight per resource during a full read (all within the budget).
         reports: a list that receives one `ReadReport` per (resource, org) walk.
     """
     org_ids = org_ids_from(org_id)
@@ -184,7 +206,7 @@ def tallyfy_source(
     return [
         endpoint_resource(
             endpoint, client, org_ids, page_size, full_refresh, reports,
-            bool(sweep), float(sweep_interval_hours), mode,
+            bool(sweep), float(sweep_interval_hours), mode, check_concurrency(concurrency),
         )
         for endpoint in ENDPOINTS.values()
     ]

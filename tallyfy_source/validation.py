@@ -119,3 +119,13 @@ def check_deleted_records(mode: str) -> str:
     if mode not in ("delete", "flag"):
         raise ConfigError(f"deleted_records {mode!r} is not known: use \"delete\" or \"flag\"")
     return mode
+
+
+def check_concurrency(value: int) -> int:
+    try:
+        concurrency = int(value)
+    except (TypeError, ValueError):
+        concurrency = 0
+    if not 1 <= concurrency <= 32:
+        raise ConfigError(f"concurrency {value!r} is out of range: use a whole number from 1 to 32")
+    return concurrency
