@@ -22,8 +22,14 @@ from tallyfy_source.validation import check_per_page, check_requests_per_minute,
 
 from .errors import exit_code, one_line_reason
 from .summary import print_summary
+from .views import create_views
 
-DEFAULT_DUCKDB_FILE = "tallyfy_data.duckdb"  # not tallyfy.duckdb: DuckDB names the catalog after the file, and a catalog named like the dataset confuses its binder
+# Not tallyfy.duckdb: DuckDB names the catalog after the file, and a catalog named like the
+# dataset confuses its binder. The demo keeps its own file and pipeline, apart from real data.
+DEFAULT_DUCKDB_FILE = "tallyfy_data.duckdb"
+DEMO_DUCKDB_FILE = "tallyfy_demo.duckdb"
+DEFAULT_PIPELINE = "tallyfy"
+DEMO_PIPELINE = "tallyfy_demo"
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -37,13 +43,18 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--access-token", help="prefer SOURCES__TALLYFY__ACCESS_TOKEN or .dlt/secrets.toml: flags show in `ps`")
     parser.add_argument("--destination", default="duckdb", help="any dlt destination name (default: duckdb)")
     parser.add_argument("--dataset", default="tallyfy", help="dataset / schema name (default: tallyfy)")
-    parser.add_argument("--pipeline-name", default="tallyfy", help="dlt pipeline name (default: tallyfy)")
+    parser.add_argument("--pipeline-name", help=f"dlt pipeline name (default: {DEFAULT_PIPELINE}; with --demo: {DEMO_PIPELINE})")
     parser.add_argument("--pipelines-dir", help="where dlt keeps pipeline state (default: ~/.dlt/pipelines)")
-    parser.add_argument("--duckdb-file", help=f"DuckDB database file (default: {DEFAULT_DUCKDB_FILE} or TALLYFY_DUCKDB)")
+    parser.add_argument(
+        "--duckdb-file",
+        help=f"DuckDB database file (default: $TALLYFY_DUCKDB, else {DEFAULT_DUCKDB_FILE}; with --demo: {DEMO_DUCKDB_FILE})",
+    )
     parser.add_argument("--resources", help=f"comma list of {','.join(RESOURCE_NAMES)} (default: all)")
     parser.add_argument("--per-page", type=int, default=None, help="page size, 1..100 (default: 100)")
     parser.add_argument("--requests-per-minute", type=int, default=None, help="request budget for the run (default: 100)")
     parser.add_argument("--full-refresh", action="store_true", help="ignore stored cursors and re-read everything")
+    parser.add_argument("--sweep", action="store_true", help="read every member and group to find deleted ones (default: when the last sweep is older than sweep_interval_hours, 24)")
+    parser.add_argument("--deleted-records", choices=["delete", "flag"], help="records missing upstream: delete them (default) or keep them flagged with missing_since")
     parser.add_argument("--progress", action="store_true", help="log extract/normalize/load progress")
     parser.add_argument("--demo-members", type=int, default=300, help=argparse.SUPPRESS)
     parser.add_argument("-v", "--verbose", action="store_true", help="log each walk and retry")
@@ -53,7 +64,8 @@ def build_parser() -> argparse.ArgumentParser:
 def resolve_destination(args: argparse.Namespace) -> Any:
     """The destination object; fails early (before any request) on an unknown name."""
     if args.destination == "duckdb":
-        path = args.duckdb_file or os.environ.get("TALLYFY_DUCKDB") or DEFAULT_DUCKDB_FILE
+        default = DEMO_DUCKDB_FILE if args.demo else DEFAULT_DUCKDB_FILE
+        path = args.duckdb_file or (None if args.demo else os.environ.get("TALLYFY_DUCKDB")) or default
         return dlt.destinations.duckdb(credentials=os.path.abspath(path))
     try:
         return Destination.from_reference(args.destination)
@@ -79,6 +91,10 @@ def source_kwargs(args: argparse.Namespace) -> Dict[str, Any]:
         kwargs["requests_per_minute"] = check_requests_per_minute(args.requests_per_minute)
     if args.full_refresh:
         kwargs["full_refresh"] = True
+    if args.sweep:
+        kwargs["sweep"] = True
+    if args.deleted_records:
+        kwargs["deleted_records"] = args.deleted_records
     return kwargs
 
 
@@ -97,13 +113,14 @@ def run(args: argparse.Namespace, out=None) -> int:
         reports: List[ReadReport] = []
         source = tallyfy_source(reports=reports, **kwargs).with_resources(*resources)
         pipeline = dlt.pipeline(
-            pipeline_name=args.pipeline_name,
+            pipeline_name=args.pipeline_name or (DEMO_PIPELINE if args.demo else DEFAULT_PIPELINE),
             destination=destination,
             dataset_name=args.dataset,
             pipelines_dir=args.pipelines_dir,
             progress="log" if args.progress else None,
         )
         pipeline.run(source, loader_file_format="parquet")
+        create_views(pipeline)
         print_summary(pipeline, resources, out=out)
     failed = failed_orgs(reports)
     for org_id, reason in failed.items():

@@ -38,7 +38,7 @@ def test_demo_loads_the_synthetic_org_and_prints_a_summary(tmp_path):
     assert result.returncode == 0, result.stderr
     counts = summary_counts(result.stdout)
     assert set(counts) >= {"members", "groups", "tags", "guests", "groups__members", "groups__guests"}
-    db = tmp_path / "tallyfy_data.duckdb"
+    db = tmp_path / "tallyfy_demo.duckdb"  # the demo keeps its own file, apart from real loads
     assert str(db) in result.stdout
     with duckdb.connect(str(db), read_only=True) as con:
         for table, (loaded, total) in counts.items():
@@ -85,15 +85,31 @@ def test_second_run_summary_shows_nothing_loaded_but_full_tables(sim, tmp_path, 
 
 @pytest.mark.parametrize("args,env,message", [
     ([], {}, "no org id"),
+    (["--org", " ", "--access-token", "t"], {}, "no org id"),
     (["--org", "abc"], {}, "no access token"),
+    (["--org", "abc", "--access-token", ""], {}, "no access token"),
+    (["--org", "abc"], {"SOURCES__TALLYFY__ACCESS_TOKEN": "  "}, "no access token"),
     (["--org", "a/b", "--access-token", "t"], {}, "cannot be part of a URL path"),
+    (["--org", "a b", "--access-token", "t"], {}, "cannot be part of a URL path"),
+    (["--org", "..", "--access-token", "t"], {}, "cannot be part of a URL path"),
+    (["--access-token", "t"], {"SOURCES__TALLYFY__ORG_ID": "abc?x=1"}, "cannot be part of a URL path"),
     (["--org", "abc", "--access-token", "t", "--base-url", "ftp://x"], {}, "not an http(s) URL"),
+    (["--org", "abc", "--access-token", "t", "--base-url", "go.tallyfy.com/api"], {}, "not an http(s) URL"),
     (["--org", "abc", "--access-token", "t", "--base-url", "http://api.example.com"], {}, "clear text"),
+    (["--org", "abc", "--access-token", "t", "--base-url", "http://10.0.0.5/api"], {}, "clear text"),
     (["--org", "abc", "--access-token", "t", "--resources", "members,widgets"], {}, "unknown resource widgets"),
     (["--org", "abc", "--access-token", "t", "--per-page", "500"], {}, "per_page 500"),
+    (["--org", "abc", "--access-token", "t", "--per-page", "101"], {}, "per_page 101"),
+    (["--org", "abc", "--access-token", "t", "--per-page", "0"], {}, "per_page 0"),
+    (["--org", "abc", "--access-token", "t", "--per-page", "-5"], {}, "per_page -5"),
+    (["--org", "abc", "--access-token", "t"], {"SOURCES__TALLYFY__PER_PAGE": "0"}, "per_page 0"),
+    (["--org", "abc", "--access-token", "t", "--requests-per-minute", "0"], {}, "requests_per_minute 0"),
+    (["--org", "abc", "--access-token", "t"], {"SOURCES__TALLYFY__REQUESTS_PER_MINUTE": "-1"}, "requests_per_minute -1"),
     (["--org", "abc", "--access-token", "t", "--destination", "nosuchdb"], {}, "unknown destination"),
 ])
 def test_bad_input_fails_with_one_line_before_any_request(sim, tmp_path, capsys, monkeypatch, args, env, message):
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
     if "--base-url" not in args:
         args = args + ["--base-url", sim.base_url]
     code = main(args + ["--pipelines-dir", str(tmp_path / "p")])
@@ -102,6 +118,7 @@ def test_bad_input_fails_with_one_line_before_any_request(sim, tmp_path, capsys,
     assert len(err.splitlines()) == 1 and message in err, err
     assert sim.request_count() == 0
     assert not (tmp_path / "tallyfy_data.duckdb").exists()
+    assert not (tmp_path / "p").exists()  # no pipeline folder, no state, no package
 
 
 def test_rejected_token_fails_with_one_line_naming_org_and_fix(sim, tmp_path, capsys):
