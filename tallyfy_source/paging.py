@@ -4,8 +4,9 @@ Tallyfy pages are 1-based `page` numbers with a `meta.pagination` block. The
 server's answer is not fully trustworthy (`links` is `[]` on the last page,
 `total_pages` has been seen computed from the default page size), so a page
 is the last one when ANY documented condition holds:
-  current_page >= total_pages, the page is empty, or it is shorter than asked,
-unless `total` says rows are still missing after a full page.
+  current_page >= total_pages, the page is empty, or it is shorter than asked;
+except that a `total_pages` that does not match `total` at our page size is
+ignored, and the walk goes by `total` instead.
 """
 
 import hashlib
@@ -52,17 +53,24 @@ def is_last_page(page_no: int, rows: List[Any], per_page: int, meta: Dict[str, A
     current = _as_int(meta.get("current_page")) or page_no
     total_pages = _as_int(meta.get("total_pages"))
     total = _as_int(meta.get("total"))
-    if total_pages is not None and current >= total_pages:
-        if total is not None and rows_read < total:
-            logger.warning(
-                "page %d claims to be the last of %d, but only %d of %d rows were read; reading on",
-                current, total_pages, rows_read, total,
-            )
-            return False
-        return True
-    if total is not None and rows_read >= total and total_pages is None:
-        return True
-    return False
+    if total is not None and total_pages is not None and total_pages != -(-total // page_size):
+        # total_pages computed from another page size (seen on some routes): go by total
+        return rows_read >= total
+    if total_pages is not None:
+        return current >= total_pages
+    return total is not None and rows_read >= total
+
+
+def expected_pages(meta: Dict[str, Any], per_page: int) -> int:
+    """How many pages to ask for up front: from `total` when given, since `total_pages` has been
+    seen computed from the endpoint's default page size; a wrong guess costs at most the pages in
+    flight, and the stop rules still decide where the walk ends."""
+    total = _as_int(meta.get("total"))
+    served_per_page = _as_int(meta.get("per_page"))
+    page_size = served_per_page if served_per_page and 0 < served_per_page < per_page else per_page
+    if total is not None:
+        return max(1, -(-total // page_size))
+    return _as_int(meta.get("total_pages")) or 1
 
 
 def page_fingerprint(rows: List[Any]) -> str:
@@ -156,7 +164,7 @@ def paginate_concurrently(
     yield judged(fetch(1))
     if not paginator.has_next_page:
         return
-    announced = _as_int(paginator.meta.get("total_pages")) or 1
+    announced = expected_pages(paginator.meta, per_page)
     pool = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="tallyfy-page")
     pending: Deque[Future] = deque()
     next_page = 2

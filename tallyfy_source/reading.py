@@ -18,7 +18,7 @@ from dlt.sources.helpers.rest_client import RESTClient
 from dlt.sources.helpers.rest_client.client import PageData
 
 from .client import check_response
-from .endpoints import Endpoint
+from .endpoints import UPDATE_TIME_SPELLINGS, Endpoint
 from .errors import TallyfyAPIError
 from .paging import TallyfyPaginator, paginate_concurrently
 from .rows import parse_timestamp, shape_row
@@ -26,6 +26,7 @@ from .rows import parse_timestamp, shape_row
 logger = logging.getLogger("tallyfy_source")
 
 Row = Dict[str, Any]
+SORT_REFUSED = (400, 422)  # a server that rejects our sort parameter: read without it
 
 
 @dataclass
@@ -34,17 +35,23 @@ class Cursor:
 
     value: Optional[datetime] = None
     keys_at_value: Set[Any] = field(default_factory=set)
+    sort_field: str = "updated_at"  # the server's spelling of the update time, to sort by it
 
     @classmethod
     def from_state(cls, state: Optional[Dict[str, Any]]) -> "Cursor":
         if not state or not state.get("value"):
             return cls()
-        return cls(parse_timestamp(state["value"]), set(state.get("keys_at_value") or ()))
+        return cls(
+            parse_timestamp(state["value"]),
+            set(state.get("keys_at_value") or ()),
+            state.get("sort_field") or "updated_at",
+        )
 
     def to_state(self) -> Dict[str, Any]:
         return {
             "value": self.value.isoformat() if self.value else None,
             "keys_at_value": sorted(self.keys_at_value, key=str),
+            "sort_field": self.sort_field,
         }
 
     def is_unchanged(self, row: Row, key: str) -> bool:
@@ -119,15 +126,20 @@ def _descending(times: List[Optional[datetime]], previous: Optional[datetime]) -
 
 
 def _sort_is_honoured(
-    client: RESTClient, endpoint: Endpoint, org_id: str, per_page: int, first_page: List[Row], report: ReadReport
+    client: RESTClient, endpoint: Endpoint, org_id: str, per_page: int, first_page: List[Row],
+    report: ReadReport, sort_field: str,
 ) -> bool:
     """Ask page 1 in ascending order: a server that sorts returns different rows, oldest first."""
-    probe_pages = fetch_pages(
-        client, endpoint, org_id, per_page, {endpoint.sort_param: endpoint.update_field}
-    )
-    probe_raw = next(probe_pages, [])
-    probe_pages.close()
+    probe_pages = fetch_pages(client, endpoint, org_id, per_page, {endpoint.sort_param: sort_field})
     report.requests += 1
+    try:
+        probe_raw = next(probe_pages, [])
+    except TallyfyAPIError as error:
+        if error.status in SORT_REFUSED:
+            return False
+        raise
+    finally:
+        probe_pages.close()
     probe = [shape_row(dict(r), org_id, True) for r in probe_raw]
     times = [r["updated_at"] for r in probe]
     if not probe or any(t is None for t in times):
@@ -161,7 +173,14 @@ def read_endpoint(
         if seen_keys is not None:
             seen_keys.clear()
         totals: Set[Any] = set()
-        yield from _walk(client, endpoint, org_id, per_page, cursor, report, full_scan, seen_keys, totals, concurrency)
+        try:
+            yield from _walk(client, endpoint, org_id, per_page, cursor, report, full_scan, seen_keys, totals, concurrency)
+        except TallyfyAPIError as error:
+            if error.status not in SORT_REFUSED or full_scan or report.rows_read:
+                raise
+            logger.warning("%s of org %s: the server refused the sort (%s); reading every page", endpoint.resource, org_id, error)
+            full_scan = True
+            yield from _walk(client, endpoint, org_id, per_page, cursor, report, full_scan, seen_keys, totals, concurrency)
         report.shifted = len(totals) > 1
         if not report.shifted:
             return
@@ -186,8 +205,9 @@ def _walk(
 ) -> Iterator[List[Row]]:
     key = endpoint.primary_key[-1]
     incremental = endpoint.incremental and not full_scan and cursor is not None and cursor.value is not None
-    seen = Cursor(cursor.value, set(cursor.keys_at_value)) if cursor and incremental else Cursor()
-    params = {endpoint.sort_param: f"-{endpoint.update_field}"} if incremental else None
+    sort_field = cursor.sort_field if cursor else "updated_at"
+    seen = Cursor(cursor.value, set(cursor.keys_at_value), sort_field) if cursor and incremental else Cursor()
+    params = {endpoint.sort_param: f"-{sort_field}"} if incremental else None
     report.mode = "incremental" if incremental else "full"
     early_stop_allowed = incremental
     first_page: Optional[List[Row]] = None
@@ -202,6 +222,9 @@ def _walk(
             if meta_total is not None:
                 totals.add(meta_total)
                 report.total = meta_total
+            if endpoint.incremental and page:
+                spelling = next((f for f in UPDATE_TIME_SPELLINGS if f in page[0]), None)
+                seen.sort_field = spelling or seen.sort_field
             rows = [shape_row(row, org_id, endpoint.incremental) for row in page]
             rows_read += len(rows)
             if seen_keys is not None:
@@ -223,7 +246,7 @@ def _walk(
             first_page = first_page or rows
             previous_time = times[-1]
             if times[-1] < cursor.value and page.paginator.has_next_page:
-                if _sort_is_honoured(client, endpoint, org_id, per_page, first_page, report):
+                if _sort_is_honoured(client, endpoint, org_id, per_page, first_page, report, sort_field):
                     break
                 logger.info("%s of org %s: sort order not honoured; reading every page", endpoint.resource, org_id)
                 early_stop_allowed = False
@@ -238,6 +261,7 @@ def _walk(
             seen_old = Cursor(cursor.value, set(cursor.keys_at_value))
             seen_old.advance([{"updated_at": seen.value, key: k} for k in seen.keys_at_value], key)
             cursor.value, cursor.keys_at_value = seen_old.value, seen_old.keys_at_value
+        cursor.sort_field = seen.sort_field
     if report.mode != "incremental" and report.total is not None and int(report.total) != rows_read:
         logger.warning(
             "%s of org %s: read %d rows but the server reported a total of %s",

@@ -51,3 +51,9 @@ def test_missing_meta_falls_back_to_short_and_empty_pages():
 ])
 def test_page_fingerprint_identifies_repeated_content(rows_a, rows_b, same):
     assert (page_fingerprint(rows_a) == page_fingerprint(rows_b)) is same
+
+
+def test_stops_at_total_when_total_pages_is_computed_from_a_smaller_default_page_size():
+    # groups' default page size is 10: 100 rows claim 10 pages, but one page of 100 holds them all
+    assert is_last_page(1, ROWS, 100, meta(1, 10, 100), rows_read=100)
+    assert not is_last_page(1, ROWS, 100, meta(1, 20, 200), rows_read=100)
