@@ -1,7 +1,9 @@
 """A client-side request budget: Tallyfy's rate limit, kept before the server has to enforce it.
 
 Hand-written because neither `requests` nor dlt limits the request rate. One
-budget is shared by every resource, org and thread of a run. Requests are
+budget is shared by every resource, org and thread of a run, and by later runs
+in the same process against the same API (`RequestBudget.shared`), since the
+server's window does not forget a run that just ended. Requests are
 spaced so that no 60 s window holds more than `per_minute` of them and no 10 s
 window more than a sixth of that: a server counting over either window never
 answers 429. A small margin absorbs the gap between sending and arrival.
@@ -10,7 +12,7 @@ answers 429. A small margin absorbs the gap between sending and arrival.
 import threading
 import time
 from collections import deque
-from typing import Callable, Deque
+from typing import Callable, Deque, Dict, Tuple
 
 
 class RequestBudget:
@@ -45,3 +47,15 @@ class RequestBudget:
             self.waited += slot - now
         if slot > now:
             self._sleep(slot - now)
+
+    _shared: Dict[Tuple[str, int], "RequestBudget"] = {}
+    _shared_lock = threading.Lock()
+
+    @classmethod
+    def shared(cls, api: str, per_minute: int) -> "RequestBudget":
+        """The process-wide budget for one API root and rate."""
+        with cls._shared_lock:
+            budget = cls._shared.get((api, per_minute))
+            if budget is None:
+                budget = cls._shared[(api, per_minute)] = cls(per_minute)
+            return budget

@@ -199,7 +199,7 @@ def tallyfy_source(
     token = check_token(access_token)
     url = check_base_url(base_url)
     page_size = check_per_page(per_page)
-    budget = RequestBudget(check_requests_per_minute(requests_per_minute))
+    budget = RequestBudget.shared(url, check_requests_per_minute(requests_per_minute))
     session = make_session(timeout=request_timeout, max_attempts=max_attempts, budget=budget)
     client = make_client(url, token, session=session)
     mode = check_deleted_records(deleted_records)

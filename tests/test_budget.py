@@ -52,3 +52,9 @@ def test_concurrent_callers_share_one_budget():
         t.join()
     # 10 fit in the first 10 s window at once; the other 15 were each told to wait
     assert sum(1 for s in slept if s > 0) == 15
+
+
+def test_runs_in_one_process_share_the_budget_of_one_api():
+    first = RequestBudget.shared("https://api.example.test/api", 100)
+    assert RequestBudget.shared("https://api.example.test/api", 100) is first
+    assert RequestBudget.shared("https://other.example.test/api", 100) is not first
