@@ -22,6 +22,7 @@ from tallyfy_source.validation import check_per_page, check_requests_per_minute,
 
 from .errors import exit_code, one_line_reason
 from .summary import print_summary
+from .lock import pipeline_lock
 from .views import create_views
 
 # Not tallyfy.duckdb: DuckDB names the catalog after the file, and a catalog named like the
@@ -65,8 +66,9 @@ def resolve_destination(args: argparse.Namespace) -> Any:
     """The destination object; fails early (before any request) on an unknown name."""
     if args.destination == "duckdb":
         default = DEMO_DUCKDB_FILE if args.demo else DEFAULT_DUCKDB_FILE
-        path = args.duckdb_file or (None if args.demo else os.environ.get("TALLYFY_DUCKDB")) or default
-        return dlt.destinations.duckdb(credentials=os.path.abspath(path))
+        path = os.path.abspath(args.duckdb_file or (None if args.demo else os.environ.get("TALLYFY_DUCKDB")) or default)
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        return dlt.destinations.duckdb(credentials=path)
     try:
         return Destination.from_reference(args.destination)
     except Exception:
@@ -112,16 +114,20 @@ def run(args: argparse.Namespace, out=None) -> int:
             print(f"demo: Tallyfy API simulator at {sim.base_url}, org {', '.join(sim.org_ids)}", file=out)
         reports: List[ReadReport] = []
         source = tallyfy_source(reports=reports, **kwargs).with_resources(*resources)
+        pipeline_name = args.pipeline_name or (DEMO_PIPELINE if args.demo else DEFAULT_PIPELINE)
+        stack.enter_context(pipeline_lock(args.pipelines_dir, pipeline_name))  # one run at a time
         pipeline = dlt.pipeline(
-            pipeline_name=args.pipeline_name or (DEMO_PIPELINE if args.demo else DEFAULT_PIPELINE),
+            pipeline_name=pipeline_name,
             destination=destination,
             dataset_name=args.dataset,
             pipelines_dir=args.pipelines_dir,
             progress="log" if args.progress else None,
         )
         pipeline.run(source, loader_file_format="parquet")
-        create_views(pipeline)
+        views = create_views(pipeline)
         print_summary(pipeline, resources, out=out)
+        if views:
+            print(f"views: {', '.join(views)}", file=out)
     failed = failed_orgs(reports)
     for org_id, reason in failed.items():
         print(f"tallyfy-load: org {org_id} failed (the other orgs loaded): {reason}", file=sys.stderr)

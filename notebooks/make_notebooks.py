@@ -1,0 +1,370 @@
+"""Writes the analyst notebooks (without outputs) from the cells below.
+
+The notebooks are generated so that they share one setup cell and stay
+output-free in git: edit the cells here, run
+`.venv/bin/python notebooks/make_notebooks.py`, and commit the .ipynb files.
+`tests/test_notebooks.py` checks that the committed files match this script.
+"""
+
+import sys
+from pathlib import Path
+from typing import List, Tuple
+
+import nbformat
+from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
+
+HERE = Path(__file__).resolve().parent
+
+Cell = Tuple[str, str]  # ("md" | "code", source)
+
+
+def setup_cell(views: List[str]) -> str:
+    """Open the DuckDB file ($TALLYFY_DUCKDB, else the repo's demo file, loaded first if missing)."""
+    return f'''\
+# Data: $TALLYFY_DUCKDB (a DuckDB file loaded by tallyfy-load), else the repo's demo file,
+# which is created by a demo load (the bundled simulator, a few seconds) when it does not exist.
+import colorsys
+import os
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import duckdb
+import matplotlib.pyplot as plt
+import pandas as pd
+from matplotlib.ticker import MaxNLocator
+
+%matplotlib inline
+plt.rcParams["figure.figsize"] = (9, 4.5)
+pd.set_option("display.max_rows", 30)
+
+ROOT = next((p for p in [Path.cwd(), *Path.cwd().parents] if (p / "pyproject.toml").exists()), Path.cwd())
+DB = Path(os.environ.get("TALLYFY_DUCKDB") or ROOT / "tallyfy_demo.duckdb").resolve()
+DATASET = os.environ.get("TALLYFY_DATASET", "tallyfy")
+
+if not DB.exists():
+    print(f"{{DB}} does not exist: loading the demo org into it")
+    DB.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory() as state:
+        load = subprocess.run(
+            [sys.executable, "-m", "pipelines.tallyfy_pipeline", "--demo", "--duckdb-file", str(DB),
+             "--pipelines-dir", state],
+            cwd=ROOT, capture_output=True, text=True,
+        )
+    if load.returncode != 0:
+        raise RuntimeError("demo load failed: " + (load.stderr.strip().splitlines() or ["no output"])[-1])
+    print(load.stdout)
+
+con = duckdb.connect(str(DB), read_only=True)
+present = set(con.execute(
+    "SELECT table_name FROM information_schema.tables WHERE table_schema = ?", [DATASET]
+).df()["table_name"])
+missing = sorted(set({sorted(views)!r}) - present)
+if missing:
+    raise RuntimeError(f"{{DB}} has no {{', '.join(missing)}} view in dataset {{DATASET}}: "
+                       "run tallyfy-load once more (it creates the views after every load)")
+
+
+def sql(query: str) -> pd.DataFrame:
+    return con.execute(query.replace("{{dataset}}", DATASET)).df()
+
+
+print(f"reading {{DB}}, dataset {{DATASET}}")'''
+
+
+TAG_USAGE: List[Cell] = [
+    ("md", """\
+# Tag usage
+
+Which tags are used, by how many active and archived templates and processes, and which are dead
+weight. Everything here reads the `tag_usage` view that `tallyfy-load` creates after every load
+(one row per tag and org; see the README's "For analysts" section for its columns).
+
+Run it top to bottom. Set `TALLYFY_DUCKDB` to a DuckDB file loaded from your org; without one the
+demo org is loaded first."""),
+    ("code", setup_cell(["tag_usage"])),
+    ("code", """\
+tags = sql("SELECT * FROM {dataset}.tag_usage")
+tags["kind"] = tags["auto_generated"].map({True: "auto-generated", False: "curated"}).fillna("unknown")
+tags["label"] = tags["title"] if tags["org_id"].nunique() == 1 else tags["title"] + " (" + tags["org_id"].str[:6] + ")"
+CLASSES = ["active", "archived-only", "unused"]
+CLASS_COLORS = {"active": "#3fb65b", "archived-only": "#f5a623", "unused": "#9b9b9b"}
+print(f"{len(tags)} tags in {tags['org_id'].nunique()} org(s), used {int(tags['total_usage'].sum())} times in all")
+tags.groupby("usage_class").agg(tags=("tag_id", "count"), total_usage=("total_usage", "sum")).reindex(CLASSES).fillna(0)"""),
+    ("md", """\
+## Where tags stand
+
+How many tags are on active work, only on archived work, or on nothing at all."""),
+    ("code", """\
+counts = tags["usage_class"].value_counts().reindex(CLASSES, fill_value=0)
+fig, ax = plt.subplots()
+ax.bar(counts.index, counts.values, color=[CLASS_COLORS[c] for c in counts.index])
+for x, n in enumerate(counts.values):
+    ax.annotate(f"{n} ({n / max(len(tags), 1):.0%})", (x, n), ha="center", va="bottom")
+ax.set_ylabel("tags")
+ax.set_title("Tags by usage class")
+plt.show()"""),
+    ("md", """\
+## Top tags by active processes
+
+The 15 tags on the most running processes: the tags people find today's work by."""),
+    ("code", """\
+top = tags[tags["active_processes"] > 0].nlargest(15, "active_processes").iloc[::-1]
+fig, ax = plt.subplots(figsize=(9, 6))
+ax.barh(range(len(top)), top["active_processes"], color="#4a90e2", label="active processes")
+ax.barh(range(len(top)), top["active_templates"], left=top["active_processes"], color="#9013fe", label="active templates")
+ax.set_yticks(range(len(top)), top["label"])
+for y, (p, t) in enumerate(zip(top["active_processes"], top["active_templates"])):
+    ax.annotate(f" {p} + {t}", (p + t, y), va="center", fontsize="small")
+ax.set_xlabel("active processes (+ active templates)")
+ax.set_title("Top tags by active processes")
+ax.legend(loc="lower right")
+plt.show()
+top.iloc[::-1][["label", "active_processes", "active_templates", "archived_processes", "share_of_total"]]"""),
+    ("md", """\
+## Active vs archived usage
+
+Each dot is a tag: those near the bottom-right live mostly on archived work, those on the left
+edge on no active work at all (axes are logarithmic past 10)."""),
+    ("code", """\
+fig, ax = plt.subplots(figsize=(7, 6))
+for cls in CLASSES:
+    part = tags[tags["usage_class"] == cls]
+    ax.scatter(part["archived_usage"], part["active_usage"], s=18, alpha=0.7, color=CLASS_COLORS[cls],
+               label=f"{cls} ({len(part)})")
+ax.set_xscale("symlog", linthresh=10)
+ax.set_yscale("symlog", linthresh=10)
+ax.set_xlabel("archived templates + processes")
+ax.set_ylabel("active templates + processes")
+ax.set_title("Active vs archived usage per tag")
+ax.legend()
+plt.show()
+totals = tags[["active_usage", "archived_usage"]].sum()
+print(f"{totals['active_usage'] / max(totals.sum(), 1):.0%} of all tag usage is on active templates and processes")"""),
+    ("md", """\
+## Dead weight: unused and archived-only tags
+
+Tags on no active template or process are candidates to clean up or merge: how many there are of
+each kind, then the curated ones by name (auto-generated tags come and go with processes)."""),
+    ("code", """\
+dead = tags[tags["usage_class"] != "active"]
+print(f"{len(dead)} of {len(tags)} tags are on no active template or process")
+pd.crosstab(dead["kind"], dead["usage_class"], margins=True, margins_name="total")"""),
+    ("code", """\
+unused = dead[(dead["usage_class"] == "unused") & (dead["kind"] == "curated")].sort_values("title")
+print(f"{len(unused)} curated tags are used nowhere:")
+unused[["title", "color", "created_at"]].head(30)"""),
+    ("code", """\
+archived_only = dead[dead["usage_class"] == "archived-only"].sort_values("archived_usage", ascending=False)
+print(f"{len(archived_only)} tags are only on archived templates and processes:")
+archived_only[["title", "kind", "archived_templates", "archived_processes"]].head(30)"""),
+    ("md", """\
+## Auto-generated vs curated tags
+
+Tallyfy creates `from:`, `task:` and `step:` tags itself; the chart compares how each kind of tag is
+used, as a share of that kind's tags."""),
+    ("code", """\
+mix = pd.crosstab(tags["kind"], tags["usage_class"]).reindex(columns=CLASSES, fill_value=0)
+share = mix.div(mix.sum(axis=1).clip(lower=1), axis=0)
+fig, ax = plt.subplots(figsize=(9, 3))
+left = pd.Series(0.0, index=share.index)
+for cls in CLASSES:
+    ax.barh(share.index, share[cls], left=left, color=CLASS_COLORS[cls], label=cls)
+    left += share[cls]
+ax.set_xlim(0, 1)
+ax.xaxis.set_major_formatter(plt.FuncFormatter(lambda v, _: f"{v:.0%}"))
+ax.set_title("Usage class by kind of tag")
+ax.legend(loc="lower right", fontsize="small")
+plt.show()
+tags.groupby("kind").agg(tags=("tag_id", "count"), active_usage=("active_usage", "sum"),
+                         archived_usage=("archived_usage", "sum"))"""),
+    ("md", """\
+## Colour families
+
+Tags grouped by the hue of their colour, with how much active work carries each family: a quick
+check of whether colours mean anything in this org."""),
+    ("code", """\
+FAMILY_COLORS = {"red": "#d0021b", "orange": "#f5a623", "brown": "#8b572a", "yellow": "#f8e71c",
+                 "green": "#3fb65b", "teal": "#50e3c2", "blue": "#4a90e2", "purple": "#9013fe",
+                 "pink": "#bd10e0", "grey": "#9b9b9b", "no colour": "#ffffff"}
+
+
+def colour_family(color) -> str:
+    \"\"\"A coarse name for a #rrggbb colour, from its hue, saturation and brightness.\"\"\"
+    if not isinstance(color, str) or len(color) != 7 or not color.startswith("#"):
+        return "no colour"
+    try:
+        r, g, b = (int(color[i:i + 2], 16) / 255 for i in (1, 3, 5))
+    except ValueError:
+        return "no colour"
+    h, s, v = colorsys.rgb_to_hsv(r, g, b)
+    hue = h * 360
+    if s < 0.2 or v < 0.15:
+        return "grey"
+    if hue < 15 or hue >= 345:
+        return "red"
+    if hue < 45:
+        return "brown" if v < 0.6 else "orange"
+    if hue < 70:
+        return "yellow"
+    if hue < 160:
+        return "green"
+    if hue < 190:
+        return "teal"
+    if hue < 255:
+        return "blue"
+    if hue < 290:
+        return "purple"
+    return "pink"
+
+
+tags["colour_family"] = tags["color"].map(colour_family)
+families = (tags.groupby("colour_family")
+            .agg(tags=("tag_id", "count"), active_usage=("active_usage", "sum"), unused=("usage_class", lambda c: (c == "unused").sum()))
+            .reindex([f for f in FAMILY_COLORS if f in set(tags["colour_family"])]))
+fig, (left_ax, right_ax) = plt.subplots(1, 2, figsize=(11, 4))
+bar_colors = [FAMILY_COLORS[f] for f in families.index]
+left_ax.bar(families.index, families["tags"], color=bar_colors, edgecolor="#444444")
+left_ax.set_title("Tags per colour family")
+right_ax.bar(families.index, families["active_usage"], color=bar_colors, edgecolor="#444444")
+right_ax.set_title("Active usage per colour family")
+for ax in (left_ax, right_ax):
+    ax.tick_params(axis="x", rotation=45)
+plt.tight_layout()
+plt.show()
+families"""),
+]
+
+
+GROUPS_AND_MEMBERS: List[Cell] = [
+    ("md", """\
+# Groups and members
+
+How groups and members are organised: group sizes, members in no group, guests per group, and the
+mix of roles and statuses. It reads the `group_summary`, `member_directory` and `group_membership`
+views that `tallyfy-load` creates after every load (columns in the README's "For analysts" section).
+
+Run it top to bottom. Set `TALLYFY_DUCKDB` to a DuckDB file loaded from your org; without one the
+demo org is loaded first."""),
+    ("code", setup_cell(["group_summary", "member_directory", "group_membership"])),
+    ("code", """\
+groups = sql("SELECT * FROM {dataset}.group_summary")
+members = sql("SELECT * FROM {dataset}.member_directory")
+membership = sql("SELECT * FROM {dataset}.group_membership")
+one_org = groups["org_id"].nunique() <= 1
+groups["label"] = groups["group_name"] if one_org else groups["group_name"] + " (" + groups["org_id"].str[:6] + ")"
+print(f"{len(members)} members and {len(groups)} groups in {members['org_id'].nunique()} org(s); "
+      f"{int((~membership['is_guest']).sum())} memberships, {int(membership['is_guest'].sum())} guest places in groups")"""),
+    ("md", """\
+## Group sizes
+
+How many members each group has (empty groups sit at zero), then the largest and the empty ones."""),
+    ("code", """\
+fig, ax = plt.subplots()
+top = int(groups["members_count"].max()) if len(groups) else 0
+ax.hist(groups["members_count"], bins=range(0, top + 2), color="#4a90e2", edgecolor="white", align="left")
+ax.set_xlabel("members in the group")
+ax.set_ylabel("groups")
+ax.yaxis.set_major_locator(MaxNLocator(integer=True))
+ax.set_title("Group sizes")
+plt.show()
+print(f"median group size {groups['members_count'].median():.0f}; {int((groups['members_count'] == 0).sum())} groups have no members")
+groups.nlargest(10, "members_count")[["group_name", "members_count", "active_members_count", "guests_count"]]"""),
+    ("code", """\
+empty = groups[groups["members_count"] == 0]
+print(f"{len(empty)} groups have no members:")
+empty[["group_name", "guests_count", "created_at", "updated_at"]]"""),
+    ("md", """\
+## Members in no group
+
+Members who belong to no group, by status: work assigned to groups never reaches them."""),
+    ("code", """\
+loners = members[members["groups_count"] == 0]
+by_status = loners["status"].fillna("unknown").value_counts()
+fig, ax = plt.subplots(figsize=(7, 3.5))
+ax.bar(by_status.index, by_status.values, color="#f5a623")
+ax.set_ylabel("members")
+ax.yaxis.set_major_locator(MaxNLocator(integer=True))
+ax.set_title(f"Members in no group, by status ({len(loners)} of {len(members)})")
+plt.show()
+loners.sort_values("full_name")[["full_name", "email", "role", "status", "last_login_at"]].head(20)"""),
+    ("md", """\
+## Groups per member
+
+How many groups each member is in: a long tail means a few people carry many groups' work."""),
+    ("code", """\
+fig, ax = plt.subplots()
+most = int(members["groups_count"].max()) if len(members) else 0
+ax.hist(members["groups_count"], bins=range(0, most + 2), color="#3fb65b", edgecolor="white", align="left")
+ax.set_xlabel("groups the member is in")
+ax.set_ylabel("members")
+ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+ax.yaxis.set_major_locator(MaxNLocator(integer=True))
+ax.set_title("Groups per member")
+plt.show()
+members.nlargest(5, "groups_count")[["full_name", "groups_count", "group_names"]]"""),
+    ("md", """\
+## Guests per group
+
+Groups that include guests (people outside the org), and how many guests each has (at most 30 groups shown)."""),
+    ("code", """\
+with_guests = groups[groups["guests_count"] > 0].nlargest(30, "guests_count").iloc[::-1]
+fig, ax = plt.subplots(figsize=(9, max(2.5, 0.3 * len(with_guests))))
+ax.barh(range(len(with_guests)), with_guests["guests_count"], color="#9013fe")
+ax.set_yticks(range(len(with_guests)), with_guests["label"])
+ax.set_xlabel("guests")
+ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+ax.set_title(f"Guests per group (the top {len(with_guests)}; {int((groups['guests_count'] > 0).sum())} of {len(groups)} groups have guests)")
+plt.show()
+guest_places = membership[membership["is_guest"]]
+per_guest = guest_places.groupby(["org_id", "email"]).size()
+print(f"{per_guest.size} distinct guests in groups; {int((per_guest > 1).sum())} of them in more than one group")"""),
+    ("md", """\
+## Role and status mix
+
+Members by role (admin, standard, light) and status (active, invited, disabled)."""),
+    ("code", """\
+mix = pd.crosstab(members["role"].fillna("unknown"), members["status"].fillna("unknown"))
+STATUS_COLORS = {"active": "#3fb65b", "invited": "#4a90e2", "disabled": "#9b9b9b"}
+fig, ax = plt.subplots(figsize=(8, 4))
+bottom = pd.Series(0, index=mix.index)
+for status in mix.columns:
+    ax.bar(mix.index, mix[status], bottom=bottom, label=status, color=STATUS_COLORS.get(status, "#d0021b"))
+    bottom += mix[status]
+ax.set_ylabel("members")
+ax.set_title("Members by role and status")
+ax.legend()
+plt.show()
+pd.crosstab(members["role"].fillna("unknown"), members["status"].fillna("unknown"), margins=True, margins_name="total")"""),
+]
+
+NOTEBOOKS = {"tag_usage.ipynb": TAG_USAGE, "groups_and_members.ipynb": GROUPS_AND_MEMBERS}
+
+
+def build(cells: List[Cell]) -> nbformat.NotebookNode:
+    notebook = new_notebook(
+        cells=[new_markdown_cell(src) if kind == "md" else new_code_cell(src) for kind, src in cells],
+        metadata={
+            "kernelspec": {"name": "python3", "display_name": "Python 3 (ipykernel)", "language": "python"},
+            "language_info": {"name": "python"},
+        },
+    )
+    for i, cell in enumerate(notebook.cells):  # stable ids: regenerating changes nothing
+        cell["id"] = f"cell-{i:02d}"
+    return notebook
+
+
+def render(name: str) -> str:
+    return nbformat.writes(build(NOTEBOOKS[name])) + "\n"
+
+
+def main() -> int:
+    for name in NOTEBOOKS:
+        (HERE / name).write_text(render(name), encoding="utf-8")
+        print(f"wrote {HERE / name}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
