@@ -16,11 +16,21 @@ $(VENV)/.installed: pyproject.toml
 demo: setup
 	$(VENV)/bin/tallyfy-load --demo
 
+# the PostgreSQL tests get a throwaway server of their own (installed with apt-get if missing)
 test: setup
-	$(PY) -m pytest -n 2 -q
+	.ci/with-postgres.sh $(PY) -m pytest -n 2 -q
 
 bench: setup
 	$(PY) -m benchmarks.run
+
+# JupyterLab on notebooks/ (each notebook loads the demo org first when ./tallyfy_data.duckdb is
+# missing; TALLYFY_DUCKDB=path opens another file)
+notebooks: $(VENV)/.notebooks
+	$(VENV)/bin/jupyter lab notebooks/
+
+$(VENV)/.notebooks: $(VENV)/.installed
+	$(PY) -m pip install --quiet -e ".[notebooks]"
+	touch $@
 
 clean:
 	rm -rf $(VENV) tallyfy_data.duckdb .pytest_cache

@@ -89,7 +89,8 @@ def test_tags_are_requested_with_statistics_and_auto_generated_ones(sim, loader)
     assert auto[0][0] > 0
 
 
-def test_declared_columns_exist_with_stable_types(sim, loader):
+def test_declared_columns_exist_with_stable_types(sim, duckdb_loader):
+    loader = duckdb_loader
     loader.run()
     types = dict(loader.rows(
         "SELECT table_name || '.' || column_name, data_type FROM information_schema.columns"
@@ -116,3 +117,27 @@ def test_each_resource_loads_on_its_own(sim, loader, resource):
     assert {r["resource"] for r in sim.requests} == {resource}
     org = sim.orgs[sim.org_ids[0]]
     assert loader.rows(f"SELECT count(*) FROM tallyfy.{resource}") == [(len(records(getattr(org, resource))),)]
+
+
+def test_declared_columns_have_the_same_types_on_postgresql(sim, destinations, tmp_path):
+    from tests.conftest import Loader
+
+    loader = Loader(sim, tmp_path, destinations("postgres"))
+    loader.run()
+    types = dict(loader.rows(
+        "SELECT table_name || '.' || column_name, data_type FROM information_schema.columns"
+        " WHERE table_schema = 'tallyfy'"
+    ))
+    assert types["members.id"] == "bigint"
+    assert types["members.updated_at"] == "timestamp with time zone"
+    assert types["members.disabled_at"] == "timestamp with time zone"
+    assert types["members.is_suspended"] == "boolean"
+    assert types["members.stats__tasks_completed"] == "bigint"
+    assert types["members.active"] == "boolean"
+    assert types["groups.id"] == "character varying"
+    assert types["groups__members.value"] == "bigint"
+    assert types["groups__guests.value"] == "character varying"
+    assert types["tags.statistics__active_process"] == "bigint"
+    assert types["tags.auto_generated"] == "boolean"
+    assert types["guests.id"] == "bigint"
+    assert not [c for c in types if "__v_" in c], "variant columns appeared"

@@ -1,0 +1,19 @@
+"""The scheduled load, shaped for `dlt deploy`: literal pipeline arguments and one `run` call.
+
+`dlt deploy deploy/tallyfy_scheduled.py github-action|airflow-composer` reads the pipeline
+name, destination and dataset from this file and the config from its last local run. Config
+and secrets come from dlt's usual places (`SOURCES__TALLYFY__*`, `DESTINATION__POSTGRES__*`, or
+`.dlt/*.toml`). The lock keeps a second run on the same machine from starting while one runs.
+"""
+
+import dlt
+
+from pipelines.lock import pipeline_lock
+from tallyfy_source import tallyfy_source
+
+if __name__ == "__main__":
+    with pipeline_lock(None, "tallyfy"):
+        # change "postgres" to bigquery, snowflake, motherduck or filesystem (and set its keys)
+        pipeline = dlt.pipeline(pipeline_name="tallyfy", destination="postgres", dataset_name="tallyfy")
+        load_info = pipeline.run(tallyfy_source())
+        print(load_info)
