@@ -116,13 +116,25 @@ def run(args: argparse.Namespace, out=None) -> int:
         source = tallyfy_source(reports=reports, **kwargs).with_resources(*resources)
         pipeline_name = args.pipeline_name or (DEMO_PIPELINE if args.demo else DEFAULT_PIPELINE)
         stack.enter_context(pipeline_lock(args.pipelines_dir, pipeline_name))  # one run at a time
-        pipeline = dlt.pipeline(
-            pipeline_name=pipeline_name,
-            destination=destination,
-            dataset_name=args.dataset,
-            pipelines_dir=args.pipelines_dir,
-            progress="log" if args.progress else None,
-        )
+        def open_pipeline() -> dlt.Pipeline:
+            return dlt.pipeline(
+                pipeline_name=pipeline_name,
+                destination=destination,
+                dataset_name=args.dataset,
+                pipelines_dir=args.pipelines_dir,
+                progress="log" if args.progress else None,
+            )
+
+        pipeline = open_pipeline()
+        if pipeline.has_pending_data:
+            # An earlier run died after extracting. Resuming its package is not safe (dlt copies a
+            # half-copied staging file again, and its merge then duplicates root rows of tables with
+            # child tables), so drop the local working folder: dlt restores state from the last
+            # COMPLETED load in the destination, and this run reads everything since then again.
+            # Merges are idempotent, so tables that already took part of that package stay exact.
+            print("an earlier run was interrupted: redoing it from the last completed load", file=sys.stderr)
+            pipeline.drop()
+            pipeline = open_pipeline()
         pipeline.run(source, loader_file_format="parquet")
         views = create_views(pipeline)
         print_summary(pipeline, resources, out=out)

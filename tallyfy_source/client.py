@@ -9,8 +9,10 @@ cannot fix into `TallyfyAPIError`s that say what to do.
 
 import logging
 from typing import Any, List, Optional
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import parse_qs, urlsplit, urlunsplit
 
+from dlt.common.configuration import resolve_configuration
+from dlt.common.configuration.specs import RuntimeConfiguration
 from dlt.sources.helpers.requests.retry import (
     DEFAULT_RETRY_EXCEPTIONS,
     DEFAULT_RETRY_STATUS,
@@ -85,31 +87,50 @@ class TallyfySession(Session):
 
 
 def _log_retry(state: RetryCallState) -> None:
-    """One line per retry: endpoint, page, status, wait."""
+    """One line per retry: endpoint, page, status, wait (the URL is logged without its host).
+
+    The URL comes from the retried `send(request)` itself: a dropped connection
+    or a short read carries no response, and not always a request.
+    """
     outcome = state.outcome
     exc = outcome.exception() if outcome else None
     response = getattr(exc, "response", None) if exc else (outcome.result() if outcome else None)
     if isinstance(response, Response):
         what = "unreadable body" if isinstance(exc, UnreadableBody) else f"HTTP {response.status_code}"
-        url = response.request.url if response.request is not None else response.url
     else:
         what = type(exc).__name__ if exc else "error"
-        url = getattr(getattr(exc, "request", None), "url", "") or ""
+    request = state.args[0] if state.args else None
+    url = getattr(request, "url", None) or getattr(response, "url", None) or ""
     wait = state.next_action.sleep if state.next_action else 0.0
+    parts = urlsplit(url)
+    page = (parse_qs(parts.query).get("page") or ["1"])[0]
     logger.warning(
-        "retry %d: GET %s got %s, waiting %.1fs", state.attempt_number, _path_of(url), what, wait
+        "retry %d: GET %s page %s got %s, waiting %.2fs", state.attempt_number, parts.path, page, what, wait
     )
+
+
+def runtime_backoff_factor() -> float:
+    """dlt's `request_backoff_factor` (`RUNTIME__REQUEST_BACKOFF_FACTOR`, default 1), as dlt's
+    own `requests` helper reads it: the first retry waits this many seconds, then 2x, 4x, ..."""
+    return float(resolve_configuration(RuntimeConfiguration()).request_backoff_factor)
 
 
 def make_session(
     timeout: float = 60.0,
     max_attempts: int = 6,
-    backoff_factor: float = 1.0,
+    backoff_factor: Optional[float] = None,
     max_retry_delay: float = 60.0,
     budget: Any = None,
     pool_size: int = 16,
 ) -> TallyfySession:
-    """A session whose `send` retries like Tallyfy's official clients (429, 5xx, resets)."""
+    """A session whose `send` retries like Tallyfy's official clients (429, 5xx, resets).
+
+    A `Retry-After` in seconds or as an HTTP date is waited out (capped at
+    `max_retry_delay`); without one, or with `0`, the wait is exponential:
+    `backoff_factor` (default: dlt's runtime config) x 1, 2, 4, ... seconds.
+    """
+    if backoff_factor is None:
+        backoff_factor = runtime_backoff_factor()
     session = TallyfySession(timeout=timeout, budget=budget)
     adapter = HTTPAdapter(pool_connections=pool_size, pool_maxsize=pool_size)
     session.mount("http://", adapter)

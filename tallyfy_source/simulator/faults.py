@@ -17,14 +17,18 @@ Kinds:
   not_json      200 `text/html` page instead of JSON
   missing_meta  the normal envelope without `meta`
   loop          page 1's rows served under any page number (meta/links as for the asked page)
+  wrong_total   the normal page, but `meta.pagination.total` off by `total_delta`
+  mutate        call `action()` (e.g. delete a record upstream), then answer normally: tests
+                what happens when the org changes while a client is paging through it
 """
 
 import random
 import threading
 from dataclasses import dataclass, field
-from typing import Any, Dict, List, Optional, Sequence, Union
+from typing import Any, Callable, Dict, List, Optional, Sequence, Union
 
-KINDS = ("status", "retry_after", "reset", "timeout", "truncated", "not_json", "missing_meta", "loop")
+KINDS = ("status", "retry_after", "reset", "timeout", "truncated", "not_json", "missing_meta", "loop",
+         "wrong_total", "mutate")
 #: kinds a retrying client should recover from; the default for `FaultPlan.random`
 TRANSIENT_KINDS = ("status", "retry_after", "reset", "truncated", "not_json")
 
@@ -42,6 +46,8 @@ class Fault:
     delay: float = 2.0  # timeout: seconds slept before answering
     fraction: float = 0.5  # truncated: share of the body sent
     full_length: bool = False  # truncated: announce the full Content-Length
+    total_delta: int = 5  # wrong_total: added to the true total
+    action: Optional[Callable[[], None]] = field(default=None, compare=False)  # mutate: run first
     fired: int = field(default=0, compare=False)
 
     def __post_init__(self) -> None:

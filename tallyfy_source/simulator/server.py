@@ -15,7 +15,7 @@ Check order for every request (first failure answers):
   3. bad/missing bearer token -> 401 UNAUTHENTICATED
   4. rate limit (if enabled)  -> 429 TOO_MANY_REQUESTS (429s do not count against the window)
   5. unknown path             -> 404 ENDPOINT_NOT_FOUND
-  6. unknown or forbidden org -> 403 FORBIDDEN
+  6. unknown or forbidden org -> 403 FORBIDDEN (`unknown_org_status=404`: unknown -> 404)
   7. bad per_page / page      -> 422 VALIDATION_FAILED (with `errors`)
   8. fault plan (list requests only), then the answer
 `sim.latency` seconds are slept (in the handler thread) before any of this.
@@ -227,7 +227,8 @@ class Simulator:
 
     Settings are plain attributes, safe to change between (or during) runs:
     `honour_sort`, `update_field_name`, `latency`, `rate_limit_per_minute`,
-    `rate_limit_burst_seconds`, `faults`, `forbidden_orgs`, `total_pages_from_default`.
+    `rate_limit_burst_seconds`, `faults`, `forbidden_orgs`, `total_pages_from_default`,
+    `unknown_org_status`.
 
     The rate limiter is one sliding window over the whole simulator (every org, one
     token): more than N requests in 60 s, or more than ceil(N/6) in 10 s, answer 429.
@@ -248,6 +249,7 @@ class Simulator:
         port: int = 0,
         forbidden_orgs: Iterable[str] = (),
         total_pages_from_default: bool = False,
+        unknown_org_status: int = 403,
     ):
         if isinstance(orgs, SyntheticOrg):
             orgs = [orgs]
@@ -264,6 +266,8 @@ class Simulator:
         self.forbidden_orgs: Set[str] = set(forbidden_orgs)
         #: quirk: `total_pages` computed from the endpoint's default page size
         self.total_pages_from_default = total_pages_from_default
+        #: what an org id the simulator does not know gets: 403 (default) or 404
+        self.unknown_org_status = unknown_org_status
         self.host = host
         self.port = port
         self.requests: List[Dict[str, Any]] = []
@@ -349,6 +353,11 @@ class Simulator:
     def reset_counts(self) -> None:
         with self._lock:
             self.requests.clear()
+
+    def reset_rate_limit(self) -> None:
+        """Forget the requests the rate limiter has counted, as if a minute had passed."""
+        with self._lock:
+            self._hits.clear()
 
     # ---------------------------------------------------------------- rate limit
     def _rate_limit(self) -> Tuple[Optional[_Reply], Dict[str, str]]:
@@ -476,6 +485,8 @@ class Simulator:
             item = unquote(m.group(3))
         org_id, resource = unquote(m.group(1)), PATH_TO_RESOURCE[m.group(2)]
         org = self.orgs.get(org_id)
+        if org is None and self.unknown_org_status == 404:
+            return _error(404, "No query results for model [Organization]", "RESOURCE_NOT_FOUND")
         if org is None or org_id in self.forbidden_orgs:
             return _error(403, "You do not have access to this organization", "FORBIDDEN")
         include = {w.strip() for w in entry["query"].get("with", "").split(",") if w.strip()}
@@ -526,6 +537,8 @@ class Simulator:
         entry["page"] = page
 
         fault = self.faults.next_fault(resource, page, org.org_id) if self.faults is not None else None
+        if fault is not None and fault.kind == "mutate" and fault.action is not None:
+            fault.action()  # outside org.lock: the action takes it through the org's mutators
         if fault is not None:
             if fault.kind == "status":
                 return _error(fault.status, "Service Unavailable" if fault.status == 503 else "Server Error",
@@ -572,6 +585,8 @@ class Simulator:
             "total_pages": shown_pages, "links": links}}}
         if fault is not None and fault.kind == "missing_meta":
             del body["meta"]
+        if fault is not None and fault.kind == "wrong_total":
+            body["meta"]["pagination"]["total"] = total + fault.total_delta
         reply = _Reply(200, body, fault=fault)
         if fault is not None and fault.kind == "truncated":
             reply.action = "truncated"

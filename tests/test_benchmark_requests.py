@@ -1,0 +1,56 @@
+"""The deterministic part of `make bench`: request counts of our three scenarios.
+
+Runs the benchmark harness itself (child processes against one simulator) on a
+small org at zero latency with no rate limit; timings are not asserted.
+"""
+
+from benchmarks.floor import incremental_requests, pages_of, wall_floor
+from benchmarks.report import render
+from benchmarks.run import build_parser, run_all
+
+SMALL = ["--members", "1000", "--groups", "150", "--memberships", "1500", "--tags", "250", "--guests", "120"]
+
+
+def test_request_counts_of_full_noop_and_changed_runs():
+    args = build_parser().parse_args(SMALL + ["--latency", "0", "--rate", "0", "--no-baselines", "--no-local", "--out", "-"])
+    data = run_all(args, log=lambda line: None)
+    runs = data["runs"]
+    assert {name: run.get("error") for name, run in runs.items()} == dict.fromkeys(runs)
+
+    # P = 10 member pages + 2 group pages + 3 tag pages + 2 guest pages, read exactly once
+    assert data["pages"] == {"members": 10, "groups": 2, "tags": 3, "guests": 2}
+    assert runs["ours_full"]["requests"] == 17
+    assert runs["ours_full"]["requests_by_resource"] == data["pages"]
+    assert runs["ours_full"]["rows"]["members"] == 1000
+
+    # no change: newest-first page + ascending probe per incremental resource, full tags and guests
+    assert runs["ours_noop"]["requests_by_resource"] == {"members": 2, "groups": 2, "tags": 3, "guests": 2}
+    assert runs["ours_noop"]["rows"] == {"tags": 250, "guests": 120}
+
+    # 1% changed (10 members, 2 groups): still on the first page, so the same requests
+    assert data["changed"] == {"members": 10, "groups": 2}
+    assert runs["ours_changed"]["requests_by_resource"] == {"members": 2, "groups": 2, "tags": 3, "guests": 2}
+    assert runs["ours_changed"]["rows"]["members"] == 10
+    assert runs["ours_changed"]["rows"]["groups"] == 2
+    assert all(run["status_429"] == 0 for run in runs.values())
+
+    assert data["expected"] == {"ours_full": 17, "ours_noop": 9, "ours_changed": 9}
+    table = render(data)
+    assert "| requests, full load | = P = 17 | 17 | yes |" in table
+    assert "| requests, incremental with no change | <= 2 x 2 + 5 = 9 | 9 | yes |" in table
+
+
+def test_incremental_bound_counts_stop_page_and_probe():
+    pages = pages_of({"members": 20_000, "groups": 2_000, "tags": 5_000, "guests": 5_000})
+    assert pages == {"members": 200, "groups": 20, "tags": 50, "guests": 50}
+    assert incremental_requests(pages, {}) == 2 + 2 + 100
+    # 200 changed members fill pages 1-2; page 3 holds the first unchanged row, then the probe
+    assert incremental_requests(pages, {"members": 200, "groups": 20}) == 4 + 2 + 100
+    # a one-page resource needs no probe: its only page is also its last
+    assert incremental_requests({"members": 1, "groups": 1}, {"members": 5}) == 2
+
+
+def test_wall_floor_is_the_binding_bound():
+    assert wall_floor(320, 0.25, 600, None) == 32.0  # rate limit only
+    assert wall_floor(320, 0.25, 600, 8) == 32.0  # rate binds: 10 s of round trips at 8 in flight
+    assert wall_floor(320, 0.25, None, 2) == 40.0  # no limit: round trips bind

@@ -1,0 +1,115 @@
+"""Errors retrying cannot fix stop at once with one line naming the org, the endpoint and the
+fix; one failing org does not stop the others, but the command still exits non-zero."""
+
+import duckdb
+import pytest
+
+from pipelines.tallyfy_pipeline import main
+from tallyfy_source.simulator import Simulator
+from tallyfy_source.simulator.faults import Fault, FaultPlan
+from tests.conftest import TOKEN, Loader, make_org
+from tests.expected import records
+from tests.test_full_load import assert_tables_equal_simulator
+
+SMALL = dict(members=150, groups=20, tags=30, guests=20)
+ORG_A = "aaaa0000aaaa0000aaaa0000aaaa0000"
+ORG_B = "bbbb1111bbbb1111bbbb1111bbbb1111"
+UNKNOWN = "cccc2222cccc2222cccc2222cccc2222"
+
+
+@pytest.fixture(autouse=True)
+def _fast_backoff(monkeypatch):
+    monkeypatch.setenv("RUNTIME__REQUEST_BACKOFF_FACTOR", "0.05")
+
+
+@pytest.fixture
+def two_orgs():
+    server = Simulator(orgs=[make_org(ORG_A, seed=1, **SMALL), make_org(ORG_B, seed=2, **SMALL)],
+                       token=TOKEN, unknown_org_status=404).start()
+    yield server
+    server.stop()
+
+
+def command(sim, tmp_path, orgs, *extra, token=TOKEN):
+    args = [a for org in orgs for a in ("--org", org)]
+    return main(args + ["--base-url", sim.base_url, "--access-token", token,
+                        "--pipelines-dir", str(tmp_path / "pipelines"),
+                        "--duckdb-file", str(tmp_path / "tallyfy_data.duckdb"), *extra])
+
+
+def data_tables(tmp_path):
+    db = tmp_path / "tallyfy_data.duckdb"
+    if not db.exists():
+        return []
+    with duckdb.connect(str(db), read_only=True) as con:
+        return [t for (t,) in con.execute(
+            "SELECT table_name FROM information_schema.tables WHERE table_schema = 'tallyfy'"
+            " AND NOT starts_with(table_name, '_dlt')").fetchall()]
+
+
+def assert_each_resource_asked_once(sim, org_id, status):
+    """Not retried: one request per resource, each answered `status`."""
+    asked = [r for r in sim.requests if r["org_id"] == org_id]
+    assert sorted(r["resource"] for r in asked) == ["groups", "guests", "members", "tags"], asked
+    assert {r["status"] for r in asked} == {status}
+
+
+def test_a_rejected_token_stops_the_run_at_once(two_orgs, tmp_path, capsys):
+    code = command(two_orgs, tmp_path, [ORG_A, ORG_B], token="expired-token-0000")
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 1 and len(err) == 1, err
+    line = err[0]
+    assert "HTTP 401" in line and "/organizations/" in line and "logs out of the web app" in line
+    assert ORG_A in line or ORG_B in line
+    assert two_orgs.request_count(status=200) == 0
+    for resource in ("members", "groups", "tags", "guests"):  # never retried
+        assert two_orgs.request_count(resource=resource) <= 1
+    assert data_tables(tmp_path) == []
+
+
+@pytest.mark.parametrize("status,fix", [
+    (403, "access denied: the token's user cannot read this organization"),
+    (404, "not found: check the org id"),
+])
+def test_forbidden_or_unknown_org_fails_at_once_naming_org_endpoint_and_fix(two_orgs, tmp_path, capsys, status, fix):
+    org_id = ORG_A if status == 403 else UNKNOWN
+    two_orgs.forbidden_orgs = {ORG_A}
+    code = command(two_orgs, tmp_path, [org_id])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 1 and len(err) == 1, err
+    line = err[0]
+    assert f"org {org_id}" in line and f"HTTP {status}" in line and fix in line, line
+    assert f"/organizations/{org_id}/" in line
+    assert_each_resource_asked_once(two_orgs, org_id, status)
+
+
+def test_one_forbidden_org_does_not_stop_the_others(two_orgs, tmp_path, capsys):
+    two_orgs.forbidden_orgs = {ORG_B}
+    code = command(two_orgs, tmp_path, [ORG_A, ORG_B])
+    captured = capsys.readouterr()
+    err = captured.err.strip().splitlines()
+    assert code == 1
+    assert len(err) == 1 and f"org {ORG_B} failed" in err[0] and "HTTP 403" in err[0], err
+    assert ORG_A not in err[0]
+    assert_each_resource_asked_once(two_orgs, ORG_B, 403)
+    loader = Loader(two_orgs, tmp_path, pipeline_name="tallyfy")
+    assert_tables_equal_simulator(loader, two_orgs.orgs[ORG_A])  # org A complete, nothing of B
+
+
+def test_an_org_whose_api_keeps_failing_is_reported_and_the_others_load(two_orgs, tmp_path, capsys):
+    two_orgs.faults = FaultPlan([Fault("status", status=502, org_id=ORG_B, resource="groups", times=None)])
+    code = command(two_orgs, tmp_path, [ORG_A, ORG_B])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 1
+    assert len(err) == 1 and f"org {ORG_B} failed" in err[0] and "HTTP 502" in err[0], err
+    assert two_orgs.request_count(org_id=ORG_B, resource="groups") == 6  # max_attempts, then give up
+    loader = Loader(two_orgs, tmp_path, pipeline_name="tallyfy")
+    groups = loader.rows("SELECT org_id, count(*) FROM tallyfy.groups GROUP BY 1")
+    assert groups == [(ORG_A, len(records(two_orgs.orgs[ORG_A].groups)))]
+    members = dict(loader.rows("SELECT org_id, count(*) FROM tallyfy.members GROUP BY 1"))
+    assert members == {o: len(records(two_orgs.orgs[o].members)) for o in (ORG_A, ORG_B)}
+
+    two_orgs.faults = None  # the next run heals the failed org
+    assert command(two_orgs, tmp_path, [ORG_A, ORG_B]) == 0
+    groups = dict(loader.rows("SELECT org_id, count(*) FROM tallyfy.groups GROUP BY 1"))
+    assert groups == {o: len(records(two_orgs.orgs[o].groups)) for o in (ORG_A, ORG_B)}
