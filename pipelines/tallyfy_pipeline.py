@@ -15,7 +15,7 @@ from typing import Any, Dict, List, Optional, Sequence
 import dlt
 from dlt.common.destination import Destination
 
-from tallyfy_source import RESOURCE_NAMES, TallyfyError, tallyfy_source
+from tallyfy_source import RESOURCE_NAMES, tallyfy_source
 from tallyfy_source.errors import ConfigError
 from tallyfy_source.reading import ReadReport
 from tallyfy_source.validation import check_per_page, check_requests_per_minute, check_resources

@@ -72,6 +72,18 @@ class Cursor:
                 self.keys_at_value.add(row.get(key))
 
 
+@dataclass(frozen=True)
+class ReadOptions:
+    """How a run reads: the source's settings that every walk needs."""
+
+    per_page: int = 100
+    concurrency: int = 1  # pages in flight during a full read
+    full_refresh: bool = False
+    sweep: bool = False
+    sweep_interval_hours: float = 24.0
+    deleted_records: str = "delete"
+
+
 @dataclass
 class ReadReport:
     """What one walk cost and found; logged, and counted by tests and benchmarks."""
@@ -154,12 +166,11 @@ def read_endpoint(
     client: RESTClient,
     endpoint: Endpoint,
     org_id: str,
-    per_page: int,
+    options: ReadOptions,
     cursor: Optional[Cursor],
     report: ReadReport,
     full_scan: bool = False,
     seen_keys: Optional[Set[Any]] = None,
-    concurrency: int = 1,
 ) -> Iterator[List[Row]]:
     """Shaped rows of one endpoint, page by page; advances `cursor` in place.
 
@@ -174,13 +185,13 @@ def read_endpoint(
             seen_keys.clear()
         totals: Set[Any] = set()
         try:
-            yield from _walk(client, endpoint, org_id, per_page, cursor, report, full_scan, seen_keys, totals, concurrency)
+            yield from _walk(client, endpoint, org_id, options, cursor, report, full_scan, seen_keys, totals)
         except TallyfyAPIError as error:
             if error.status not in SORT_REFUSED or full_scan or report.rows_read:
                 raise
             logger.warning("%s of org %s: the server refused the sort (%s); reading every page", endpoint.resource, org_id, error)
             full_scan = True
-            yield from _walk(client, endpoint, org_id, per_page, cursor, report, full_scan, seen_keys, totals, concurrency)
+            yield from _walk(client, endpoint, org_id, options, cursor, report, full_scan, seen_keys, totals)
         report.shifted = len(totals) > 1
         if not report.shifted:
             return
@@ -195,14 +206,15 @@ def _walk(
     client: RESTClient,
     endpoint: Endpoint,
     org_id: str,
-    per_page: int,
+    options: ReadOptions,
     cursor: Optional[Cursor],
     report: ReadReport,
     full_scan: bool,
     seen_keys: Optional[Set[Any]],
     totals: Set[Any],
-    concurrency: int,
 ) -> Iterator[List[Row]]:
+    """One pass over the pages; see `read_endpoint`."""
+    per_page = options.per_page
     key = endpoint.primary_key[-1]
     incremental = endpoint.incremental and not full_scan and cursor is not None and cursor.value is not None
     sort_field = cursor.sort_field if cursor else "updated_at"
@@ -214,7 +226,7 @@ def _walk(
     previous_time: Optional[datetime] = None
     rows_read = 0
 
-    pages = fetch_pages(client, endpoint, org_id, per_page, params, 1 if incremental else concurrency)
+    pages = fetch_pages(client, endpoint, org_id, per_page, params, 1 if incremental else options.concurrency)
     try:
         for page in pages:
             report.requests += 1

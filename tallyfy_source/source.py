@@ -17,13 +17,12 @@ from dlt.sources.helpers.rest_client import RESTClient
 
 from .arrow_rows import rows_to_arrow
 from .budget import RequestBudget
-from .client import make_client, make_session
+from .client import RetryableStatus, UnreadableBody, make_client, make_session
 from .columns import COLUMNS, GROUP_GUEST_COLUMNS, GROUP_MEMBER_COLUMNS
-from .endpoints import DEFAULT_BASE_URL, ENDPOINTS, MAX_PER_PAGE, Endpoint
-from .client import RetryableStatus, UnreadableBody
 from .deletes import DELETED_COLUMN, MISSING_SINCE_COLUMN, missing_rows
+from .endpoints import DEFAULT_BASE_URL, ENDPOINTS, MAX_PER_PAGE, Endpoint
 from .errors import PaginationError, TallyfyAPIError
-from .reading import Cursor, ReadReport, read_endpoint
+from .reading import Cursor, ReadOptions, ReadReport, read_endpoint
 from .rows import parse_timestamp
 from .validation import (
     check_base_url,
@@ -53,11 +52,16 @@ NESTED_HINTS = {
 }
 
 
+def table_columns(endpoint: Endpoint) -> Dict[str, Any]:
+    """Declared columns of an endpoint's root table, deletion markers included."""
+    return {**COLUMNS[endpoint.resource], **DELETE_COLUMNS}
+
+
 def as_arrow_table(endpoint: Endpoint) -> Callable[[List[Dict[str, Any]]], Any]:
     """Rows of tables without child lists go to dlt as typed Arrow tables (see arrow_rows.py)."""
     if endpoint.child_lists:
         return lambda rows: rows
-    columns = {**COLUMNS[endpoint.resource], **DELETE_COLUMNS}
+    columns = table_columns(endpoint)
     return lambda rows: rows_to_arrow(rows, columns)
 
 
@@ -72,13 +76,8 @@ def endpoint_rows(
     client: RESTClient,
     endpoint: Endpoint,
     org_ids: Sequence[str],
-    per_page: int = MAX_PER_PAGE,
-    full_refresh: bool = False,
+    options: ReadOptions = ReadOptions(),
     reports: Optional[List[ReadReport]] = None,
-    sweep: bool = False,
-    sweep_interval_hours: float = 24.0,
-    deleted_records: str = "delete",
-    concurrency: int = 1,
 ) -> Iterator[List[Dict[str, Any]]]:
     """Pages of rows of one endpoint for every org, then the rows that record deletions.
 
@@ -97,19 +96,17 @@ def endpoint_rows(
         report = ReadReport(endpoint.resource, org_id)
         if reports is not None:
             reports.append(report)
-        cursor = Cursor() if full_refresh else Cursor.from_state(cursors.get(org_id))
+        cursor = Cursor() if options.full_refresh else Cursor.from_state(cursors.get(org_id))
         full_scan = (
             not endpoint.incremental
-            or full_refresh
-            or sweep
+            or options.full_refresh
+            or options.sweep
             or cursor.value is None
-            or sweep_is_due(sweeps.get(org_id), sweep_interval_hours, now)
+            or sweep_is_due(sweeps.get(org_id), options.sweep_interval_hours, now)
         )
         seen_keys: Optional[Set[Any]] = set() if full_scan else None
         try:
-            for rows in read_endpoint(
-                client, endpoint, org_id, per_page, cursor, report, full_scan, seen_keys, concurrency
-            ):
+            for rows in read_endpoint(client, endpoint, org_id, options, cursor, report, full_scan, seen_keys):
                 yield as_table(rows)
         except READ_FAILURES as error:
             if getattr(error, "status", None) == 401:
@@ -118,7 +115,7 @@ def endpoint_rows(
             logger.error("%s of org %s failed, other orgs go on: %s", endpoint.resource, org_id, report.error)
             continue
         if full_scan and not report.shifted:
-            for rows in missing_rows(endpoint, org_id, seen_keys, deleted_records, now):
+            for rows in missing_rows(endpoint, org_id, seen_keys, options.deleted_records, now):
                 report.missing += len(rows)
                 yield as_table(rows)
             sweeps[org_id] = now.isoformat()
@@ -135,28 +132,19 @@ def endpoint_resource(
     endpoint: Endpoint,
     client: RESTClient,
     org_ids: Sequence[str],
-    per_page: int = MAX_PER_PAGE,
-    full_refresh: bool = False,
+    options: ReadOptions = ReadOptions(),
     reports: Optional[List[ReadReport]] = None,
-    sweep: bool = False,
-    sweep_interval_hours: float = 24.0,
-    deleted_records: str = "delete",
-    concurrency: int = 1,
 ) -> DltResource:
     """The dlt resource for one endpoint: merge on (org_id, key), declared columns."""
-    columns = {**COLUMNS[endpoint.resource], **DELETE_COLUMNS}
     return dlt.resource(
         endpoint_rows,
         name=endpoint.resource,
         primary_key=list(endpoint.primary_key),
         write_disposition={"disposition": "merge", "strategy": "delete-insert"},
-        columns=columns,
+        columns=table_columns(endpoint),
         nested_hints=NESTED_HINTS.get(endpoint.resource),
         parallelized=True,  # resources are fetched side by side, sharing one request budget
-    )(
-        client, endpoint, org_ids, per_page, full_refresh, reports,
-        sweep, sweep_interval_hours, deleted_records, concurrency,
-    )
+    )(client, endpoint, org_ids, options, reports)
 
 
 @dlt.source(name="tallyfy", section="tallyfy", max_table_nesting=1)
@@ -202,11 +190,12 @@ def tallyfy_source(
     budget = RequestBudget.shared(url, check_requests_per_minute(requests_per_minute))
     session = make_session(timeout=request_timeout, max_attempts=max_attempts, budget=budget)
     client = make_client(url, token, session=session)
-    mode = check_deleted_records(deleted_records)
-    return [
-        endpoint_resource(
-            endpoint, client, org_ids, page_size, full_refresh, reports,
-            bool(sweep), float(sweep_interval_hours), mode, check_concurrency(concurrency),
-        )
-        for endpoint in ENDPOINTS.values()
-    ]
+    options = ReadOptions(
+        per_page=page_size,
+        concurrency=check_concurrency(concurrency),
+        full_refresh=bool(full_refresh),
+        sweep=bool(sweep),
+        sweep_interval_hours=float(sweep_interval_hours),
+        deleted_records=check_deleted_records(deleted_records),
+    )
+    return [endpoint_resource(endpoint, client, org_ids, options, reports) for endpoint in ENDPOINTS.values()]

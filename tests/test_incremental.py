@@ -2,7 +2,6 @@
 
 import math
 
-import pytest
 
 from tests.conftest import TOKEN, make_org
 from tests.expected import records
