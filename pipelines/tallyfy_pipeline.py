@@ -100,6 +100,33 @@ def source_kwargs(args: argparse.Namespace) -> Dict[str, Any]:
     return kwargs
 
 
+def open_pipeline(args: argparse.Namespace, pipeline_name: str, destination: Any) -> dlt.Pipeline:
+    """The dlt pipeline, with any package an interrupted run left behind discarded.
+
+    Resuming such a package is not safe: dlt copies a half-copied staging file again, and
+    its merge then duplicates root rows of tables with child tables. Dropping the local
+    working folder makes dlt restore the state from the last COMPLETED load in the
+    destination, so this run reads everything since then again; merges are idempotent, so
+    tables that already took part of the dropped package stay exact.
+    """
+
+    def pipeline() -> dlt.Pipeline:
+        return dlt.pipeline(
+            pipeline_name=pipeline_name,
+            destination=destination,
+            dataset_name=args.dataset,
+            pipelines_dir=args.pipelines_dir,
+            progress="log" if args.progress else None,
+        )
+
+    opened = pipeline()
+    if not opened.has_pending_data:
+        return opened
+    print("tallyfy-load: an earlier run was interrupted: redoing it from the last completed load", file=sys.stderr)
+    opened.drop()
+    return pipeline()
+
+
 def run(args: argparse.Namespace, out=None) -> int:
     out = out or sys.stdout
     resources = check_resources(args.resources.split(",") if args.resources else None)
@@ -116,25 +143,7 @@ def run(args: argparse.Namespace, out=None) -> int:
         source = tallyfy_source(reports=reports, **kwargs).with_resources(*resources)
         pipeline_name = args.pipeline_name or (DEMO_PIPELINE if args.demo else DEFAULT_PIPELINE)
         stack.enter_context(pipeline_lock(args.pipelines_dir, pipeline_name))  # one run at a time
-        def open_pipeline() -> dlt.Pipeline:
-            return dlt.pipeline(
-                pipeline_name=pipeline_name,
-                destination=destination,
-                dataset_name=args.dataset,
-                pipelines_dir=args.pipelines_dir,
-                progress="log" if args.progress else None,
-            )
-
-        pipeline = open_pipeline()
-        if pipeline.has_pending_data:
-            # An earlier run died after extracting. Resuming its package is not safe (dlt copies a
-            # half-copied staging file again, and its merge then duplicates root rows of tables with
-            # child tables), so drop the local working folder: dlt restores state from the last
-            # COMPLETED load in the destination, and this run reads everything since then again.
-            # Merges are idempotent, so tables that already took part of that package stay exact.
-            print("an earlier run was interrupted: redoing it from the last completed load", file=sys.stderr)
-            pipeline.drop()
-            pipeline = open_pipeline()
+        pipeline = open_pipeline(args, pipeline_name, destination)
         pipeline.run(source, loader_file_format="parquet")
         views = create_views(pipeline)
         print_summary(pipeline, resources, out=out)
