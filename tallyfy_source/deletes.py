@@ -70,11 +70,18 @@ def _child_lists(table: str, parent_ids: List[str]) -> Dict[str, Dict[str, List[
     return out
 
 
+def absent(loaded: List[Dict[str, Any]], seen_keys: Set[Any], key: str) -> List[Dict[str, Any]]:
+    """Loaded rows whose key the sweep did not see, compared as text: the table holds typed
+    ids, and an API that sends "123" for 123 must not make every record look deleted."""
+    seen = {str(k) for k in seen_keys}
+    return [row for row in loaded if str(row.get(key)) not in seen]
+
+
 def missing_rows(endpoint: Endpoint, org_id: str, seen_keys: Set[Any], mode: str, now: datetime) -> Iterator[List[Dict[str, Any]]]:
     """Rows that make the tables forget (or flag) records a complete sweep did not see."""
     key = endpoint.primary_key[-1]
     loaded = _loaded_rows(endpoint.resource, org_id, where_missing_since_null=(mode == "flag"))
-    gone = [row for row in loaded if row.get(key) not in seen_keys]
+    gone = absent(loaded, seen_keys, key)
     if not gone:
         return
     logger.info("%s of org %s: %d records missing upstream (%s)", endpoint.resource, org_id, len(gone), mode)

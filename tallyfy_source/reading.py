@@ -96,6 +96,7 @@ class ReadReport:
     rows_yielded: int = 0
     total: Optional[int] = None
     shifted: bool = False  # the server's total changed while paging
+    read_all: bool = True  # the last walk read as many rows as the server's total
     missing: int = 0  # records found deleted upstream by a sweep
     error: Optional[str] = None  # why this walk failed; other orgs still load
 
@@ -274,7 +275,8 @@ def _walk(
             seen_old.advance([{"updated_at": seen.value, key: k} for k in seen.keys_at_value], key)
             cursor.value, cursor.keys_at_value = seen_old.value, seen_old.keys_at_value
         cursor.sort_field = seen.sort_field
-    if report.mode != "incremental" and report.total is not None and int(report.total) != rows_read:
+    report.read_all = report.total is None or int(report.total) == rows_read
+    if report.mode != "incremental" and not report.read_all:
         logger.warning(
             "%s of org %s: read %d rows but the server reported a total of %s",
             endpoint.resource, org_id, rows_read, report.total,

@@ -6,10 +6,15 @@
 - Every row carries the `org_id` it was read from (part of every primary key).
 """
 
+import logging
 from datetime import datetime, timezone
 from typing import Any, Dict, Optional
 
+from dlt.common.time import ensure_pendulum_datetime
+
 from .endpoints import UPDATE_TIME_SPELLINGS
+
+logger = logging.getLogger("tallyfy_source")
 
 
 def unwrap_includes(row: Dict[str, Any]) -> Dict[str, Any]:
@@ -39,7 +44,14 @@ def parse_timestamp(value: Any) -> Optional[datetime]:
     text = str(value).strip()
     if text.endswith(("Z", "z")):
         text = text[:-1] + "+00:00"
-    parsed = datetime.fromisoformat(text.replace(" ", "T", 1))
+    try:
+        parsed = datetime.fromisoformat(text.replace(" ", "T", 1))
+    except ValueError:  # not ISO 8601 as documented: let dlt's lenient parser try
+        try:
+            parsed = ensure_pendulum_datetime(str(value))
+        except Exception:
+            logger.warning("unreadable timestamp %r stored as null", value)
+            return None
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
 
 

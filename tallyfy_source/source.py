@@ -114,7 +114,7 @@ def endpoint_rows(
             report.error = str(error).splitlines()[0] if str(error) else type(error).__name__
             logger.error("%s of org %s failed, other orgs go on: %s", endpoint.resource, org_id, report.error)
             continue
-        if full_scan and not report.shifted:
+        if full_scan and not report.shifted and report.read_all:  # never delete on a partial read
             for rows in missing_rows(endpoint, org_id, seen_keys, options.deleted_records, now):
                 report.missing += len(rows)
                 yield as_table(rows)

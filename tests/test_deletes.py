@@ -81,3 +81,20 @@ def test_flag_mode_keeps_missing_records_with_the_time_they_were_found_missing(s
     assert loader.rows(f"SELECT missing_since FROM tallyfy.groups WHERE id = '{group['id']}'") == first_seen
     live = loader.rows("SELECT count(*) FROM tallyfy.groups WHERE missing_since IS NULL")
     assert live == [(len(records(org.groups)),)]
+
+
+def test_a_sweep_that_read_fewer_rows_than_the_server_total_deletes_nothing(sim, loader):
+    """A walk that came up short (the server says more rows exist) must not turn the rows it
+    did not see into deletions; the next complete sweep does the deleting."""
+    from tallyfy_source.simulator import Fault, FaultPlan
+
+    org = sim.org
+    loader.run(resources=["tags"])
+    tag = records(org.tags)[4]["id"]
+    org.delete_tag(tag)
+    sim.faults = FaultPlan([Fault("wrong_total", resource="tags", total_delta=5, times=None)])
+    loader.run(resources=["tags"])
+    assert loader.rows(f"SELECT count(*) FROM tallyfy.tags WHERE id = '{tag}'") == [(1,)]
+    sim.faults = None
+    loader.run(resources=["tags"])
+    assert loader.rows(f"SELECT count(*) FROM tallyfy.tags WHERE id = '{tag}'") == [(0,)]

@@ -33,3 +33,15 @@ def test_every_seen_timestamp_format_parses_to_the_same_instant(text):
 
 def test_missing_timestamp_is_none():
     assert parse_timestamp(None) is None and parse_timestamp("") is None
+
+
+def test_an_unreadable_timestamp_becomes_null_instead_of_failing_the_run():
+    assert parse_timestamp("not a time") is None
+
+
+def test_a_sweep_compares_keys_as_text_so_string_ids_do_not_look_deleted():
+    from tallyfy_source.deletes import absent
+
+    loaded = [{"id": 123}, {"id": 456}, {"id": 789}]
+    assert absent(loaded, {"123", "456"}, "id") == [{"id": 789}]
+    assert absent(loaded, {123, 456, 789}, "id") == []
