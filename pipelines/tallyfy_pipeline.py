@@ -150,8 +150,10 @@ def run(args: argparse.Namespace, out=None) -> int:
         if views:
             print(f"views: {', '.join(views)}", file=out)
     failed = failed_orgs(reports)
+    loaded_orgs = {r.org_id for r in reports} - set(failed)
     for org_id, reason in failed.items():
-        print(f"tallyfy-load: org {org_id} failed (the other orgs loaded): {reason}", file=sys.stderr)
+        others = " (the other orgs loaded)" if loaded_orgs else ""
+        print(f"tallyfy-load: org {org_id} failed{others}: {reason}", file=sys.stderr)
     return 1 if failed else 0
 
 

@@ -9,6 +9,8 @@ cannot fix into `TallyfyAPIError`s that say what to do.
 
 import logging
 from typing import Any, List, Optional
+
+import requests
 from urllib.parse import parse_qs, urlsplit, urlunsplit
 
 from dlt.common.configuration import resolve_configuration
@@ -215,3 +217,18 @@ def make_client(base_url: str, access_token: str, session: Optional[TallyfySessi
         data_selector="data",
         session=session or make_session(),
     )
+
+
+def describe_failure(error: BaseException) -> str:
+    """One line for a failed walk; connection failures said plainly, without library internals."""
+    request = getattr(error, "request", None)
+    url = getattr(request, "url", None) or ""
+    where = urlsplit(url)
+    if isinstance(error, requests.exceptions.ConnectTimeout) or isinstance(error, requests.exceptions.ReadTimeout):
+        return f"no answer from {where.hostname or 'the API'} on GET {where.path} in time, after every retry; try again later"
+    if isinstance(error, requests.exceptions.ConnectionError):
+        reason = "connection refused" if "refused" in str(error).lower() else "connection failed"
+        host = f"{where.scheme}://{where.netloc}" if where.netloc else "the API"
+        return f"cannot reach {host} ({reason}) on GET {where.path}: check the base URL and the network"
+    text = str(error).strip()
+    return text.splitlines()[0] if text else type(error).__name__

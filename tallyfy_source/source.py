@@ -17,7 +17,7 @@ from dlt.sources.helpers.rest_client import RESTClient
 
 from .arrow_rows import rows_to_arrow
 from .budget import RequestBudget
-from .client import RetryableStatus, UnreadableBody, make_client, make_session
+from .client import RetryableStatus, UnreadableBody, describe_failure, make_client, make_session
 from .columns import COLUMNS, GROUP_GUEST_COLUMNS, GROUP_MEMBER_COLUMNS
 from .deletes import DELETED_COLUMN, MISSING_SINCE_COLUMN, missing_rows
 from .endpoints import DEFAULT_BASE_URL, ENDPOINTS, MAX_PER_PAGE, Endpoint
@@ -111,7 +111,7 @@ def endpoint_rows(
         except READ_FAILURES as error:
             if getattr(error, "status", None) == 401:
                 raise  # the token is shared by every org: stop the run at once
-            report.error = str(error).splitlines()[0] if str(error) else type(error).__name__
+            report.error = describe_failure(error)
             logger.error("%s of org %s failed, other orgs go on: %s", endpoint.resource, org_id, report.error)
             continue
         if full_scan and not report.shifted and report.read_all:  # never delete on a partial read

@@ -113,3 +113,16 @@ def test_an_org_whose_api_keeps_failing_is_reported_and_the_others_load(two_orgs
     assert command(two_orgs, tmp_path, [ORG_A, ORG_B]) == 0
     groups = dict(loader.rows("SELECT org_id, count(*) FROM tallyfy.groups GROUP BY 1"))
     assert groups == {o: len(records(two_orgs.orgs[o].groups)) for o in (ORG_A, ORG_B)}
+
+
+def test_an_unreachable_api_is_named_plainly(tmp_path, capsys, monkeypatch):
+    """Connection refused: one line per org naming the host and the fix, no library internals."""
+    from pipelines.tallyfy_pipeline import main
+
+    monkeypatch.setenv("RUNTIME__REQUEST_BACKOFF_FACTOR", "0.01")
+    code = main(["--org", "abc", "--access-token", "t", "--base-url", "http://127.0.0.1:9/api",
+                 "--resources", "tags", "--pipelines-dir", str(tmp_path / "p")])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 1
+    assert err[-1] == ("tallyfy-load: org abc failed: cannot reach http://127.0.0.1:9 (connection refused)"
+                       " on GET /api/organizations/abc/tags: check the base URL and the network")
