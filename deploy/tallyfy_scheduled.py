@@ -15,5 +15,9 @@ if __name__ == "__main__":
     with pipeline_lock(None, "tallyfy"):
         # change "postgres" to bigquery, snowflake, motherduck or filesystem (and set its keys)
         pipeline = dlt.pipeline(pipeline_name="tallyfy", destination="postgres", dataset_name="tallyfy")
+        if pipeline.has_pending_data:
+            # an earlier run was interrupted: redo it from the last completed load, as tallyfy-load
+            # does (resuming dlt's half-loaded package can duplicate group rows)
+            pipeline = pipeline.drop()
         load_info = pipeline.run(tallyfy_source())
         print(load_info)
