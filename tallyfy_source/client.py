@@ -9,10 +9,9 @@ cannot fix into `TallyfyAPIError`s that say what to do.
 
 import logging
 from typing import Any, List, Optional
-
-import requests
 from urllib.parse import parse_qs, urlsplit, urlunsplit
 
+import requests
 from dlt.common.configuration import resolve_configuration
 from dlt.common.configuration.specs import RuntimeConfiguration
 from dlt.sources.helpers.requests.retry import (
@@ -224,7 +223,7 @@ def describe_failure(error: BaseException) -> str:
     request = getattr(error, "request", None)
     url = getattr(request, "url", None) or ""
     where = urlsplit(url)
-    if isinstance(error, requests.exceptions.ConnectTimeout) or isinstance(error, requests.exceptions.ReadTimeout):
+    if isinstance(error, requests.exceptions.Timeout):
         return f"no answer from {where.hostname or 'the API'} on GET {where.path} in time, after every retry; try again later"
     if isinstance(error, requests.exceptions.ConnectionError):
         reason = "connection refused" if "refused" in str(error).lower() else "connection failed"
