@@ -10,13 +10,9 @@ from typing import Iterator
 from dlt.common.configuration.exceptions import ConfigFieldMissingException
 
 from tallyfy_source.errors import ConfigError, TallyfyError
+from tallyfy_source.validation import NO_ORG_ID, NO_TOKEN
 
-_MISSING_HINTS = {
-    "access_token": "no access token: set SOURCES__TALLYFY__ACCESS_TOKEN or access_token under"
-    " [sources.tallyfy] in .dlt/secrets.toml",
-    "org_id": "no org id: set SOURCES__TALLYFY__ORG_ID, org_id under [sources.tallyfy] in"
-    " .dlt/config.toml, or pass --org ID",
-}
+_MISSING_HINTS = {"access_token": NO_TOKEN, "org_id": NO_ORG_ID}  # dlt found them missing first
 
 
 def causes(error: BaseException) -> Iterator[BaseException]:

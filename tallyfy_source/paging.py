@@ -84,16 +84,12 @@ def page_fingerprint(rows: List[Any]) -> str:
 
 
 class TallyfyPaginator(BasePaginator):
-    """Walks `page` = start, start+step, ... with Tallyfy's stop rules and a loop guard.
+    """Walks `page` = 1, 2, ... with Tallyfy's stop rules and a loop guard."""
 
-    `step=-1` walks backwards (used when only an ascending order is available).
-    """
-
-    def __init__(self, per_page: int = MAX_PER_PAGE, start_page: int = 1, step: int = 1):
+    def __init__(self, per_page: int = MAX_PER_PAGE, start_page: int = 1):
         super().__init__()
         self.per_page = per_page
         self.start_page = start_page
-        self.step = step
         self.page = start_page
         self.rows_read = 0
         self.meta: Dict[str, Any] = {}
@@ -120,14 +116,10 @@ class TallyfyPaginator(BasePaginator):
                 )
             self._seen[fingerprint] = self.page
         self.rows_read += len(rows)
-        if self.step > 0:
-            last = is_last_page(self.page, rows, self.per_page, self.meta, self.rows_read)
-        else:
-            last = self.page + self.step < 1
-        if last:
+        if is_last_page(self.page, rows, self.per_page, self.meta, self.rows_read):
             self._has_next_page = False
         else:
-            self.page += self.step
+            self.page += 1
 
     def update_request(self, request: Request) -> None:
         request.params["page"] = self.page

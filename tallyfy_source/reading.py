@@ -61,6 +61,14 @@ class Cursor:
             return False
         return ts < self.value or (ts == self.value and row.get(key) in self.keys_at_value)
 
+    def take(self, newer: "Cursor") -> None:
+        """Move to `newer`'s position, never backwards (a sweep can see less than the cursor)."""
+        if newer.value is not None and (self.value is None or newer.value > self.value):
+            self.value, self.keys_at_value = newer.value, set(newer.keys_at_value)
+        elif newer.value is not None and newer.value == self.value:
+            self.keys_at_value |= newer.keys_at_value
+        self.sort_field = newer.sort_field
+
     def advance(self, rows: List[Row], key: str) -> None:
         for row in rows:
             ts = row.get("updated_at")
@@ -268,13 +276,7 @@ def _walk(
         pages.close()
     report.rows_read += rows_read
     if cursor is not None and endpoint.incremental:
-        if incremental or cursor.value is None:
-            cursor.value, cursor.keys_at_value = seen.value, seen.keys_at_value
-        else:  # a sweep over an existing cursor: never move it backwards
-            seen_old = Cursor(cursor.value, set(cursor.keys_at_value))
-            seen_old.advance([{"updated_at": seen.value, key: k} for k in seen.keys_at_value], key)
-            cursor.value, cursor.keys_at_value = seen_old.value, seen_old.keys_at_value
-        cursor.sort_field = seen.sort_field
+        cursor.take(seen)
     report.read_all = report.total is None or int(report.total) == rows_read
     if report.mode != "incremental" and not report.read_all:
         logger.warning(

@@ -14,6 +14,15 @@ from dlt.common.typing import ConfigValueSentinel
 from .endpoints import MAX_PER_PAGE, RESOURCE_NAMES
 from .errors import ConfigError
 
+NO_ORG_ID = (
+    "no org id: set SOURCES__TALLYFY__ORG_ID (or org_id under [sources.tallyfy] in"
+    " .dlt/config.toml, or --org ID); it is the id in your Tallyfy URL"
+)
+NO_TOKEN = (
+    "no access token: set SOURCES__TALLYFY__ACCESS_TOKEN (or access_token under"
+    " [sources.tallyfy] in .dlt/secrets.toml); get one in Tallyfy under"
+    " Settings > Integrations > REST API"
+)
 _ORG_ID = re.compile(r"^[A-Za-z0-9_.~-]+$")  # unreserved URL characters: safe as a path segment
 
 
@@ -32,10 +41,7 @@ def org_ids_from(value: Union[None, str, Iterable[str]]) -> List[str]:
         raw = [str(v) for v in value]
     ids = [v.strip() for v in raw if v and v.strip()]
     if not ids:
-        raise ConfigError(
-            "no org id: set SOURCES__TALLYFY__ORG_ID (or org_id under [sources.tallyfy] in"
-            " .dlt/config.toml, or --org ID); it is the id in your Tallyfy URL"
-        )
+        raise ConfigError(NO_ORG_ID)
     for org_id in ids:
         if not _ORG_ID.match(org_id) or org_id in (".", ".."):
             raise ConfigError(
@@ -47,11 +53,7 @@ def org_ids_from(value: Union[None, str, Iterable[str]]) -> List[str]:
 
 def check_token(token: Optional[str]) -> str:
     if token is None or not str(token).strip():
-        raise ConfigError(
-            "no access token: set SOURCES__TALLYFY__ACCESS_TOKEN (or access_token under"
-            " [sources.tallyfy] in .dlt/secrets.toml); get one in Tallyfy under"
-            " Settings > Integrations > REST API"
-        )
+        raise ConfigError(NO_TOKEN)
     return str(token).strip()
 
 
