@@ -58,6 +58,7 @@ def ours_pipeline(workdir: str) -> dlt.Pipeline:
 
 
 def run_ours(spec: Dict[str, Any]) -> Dict[str, Any]:
+    from pipelines.tallyfy_pipeline import loader_file_format
     from tallyfy_source import tallyfy_source
 
     reports: List[Any] = []
@@ -71,7 +72,7 @@ def run_ours(spec: Dict[str, Any]) -> Dict[str, Any]:
         **spec.get("source_kwargs", {}),
     )
     started = time.perf_counter()
-    pipeline.run(source, loader_file_format="parquet")
+    pipeline.run(source, loader_file_format=loader_file_format(pipeline.destination))
     wall = time.perf_counter() - started
     return {
         "wall": wall,

@@ -13,8 +13,10 @@ from tallyfy_source import tallyfy_source
 
 if __name__ == "__main__":
     with pipeline_lock(None, "tallyfy"):
-        # change "postgres" to bigquery, snowflake, motherduck or filesystem (and set its keys)
-        pipeline = dlt.pipeline(pipeline_name="tallyfy", destination="postgres", dataset_name="tallyfy")
+        # dlt's postgres, publishing all tables in one transaction (tallyfy_source/destinations.py);
+        # or name bigquery, snowflake, motherduck or filesystem (and set its keys)
+        pipeline = dlt.pipeline(pipeline_name="tallyfy", destination="tallyfy_source.destinations.postgres",
+                                dataset_name="tallyfy")
         if pipeline.has_pending_data:
             # an earlier run was interrupted: redo it from the last completed load, as tallyfy-load
             # does (resuming dlt's half-loaded package can duplicate group rows)

@@ -13,9 +13,8 @@ from contextlib import ExitStack
 from typing import Any, Dict, List, Optional, Sequence
 
 import dlt
-from dlt.common.destination import Destination
 
-from tallyfy_source import RESOURCE_NAMES, tallyfy_source
+from tallyfy_source import RESOURCE_NAMES, destinations, tallyfy_source
 from tallyfy_source.errors import ConfigError
 from tallyfy_source.reading import ReadReport
 from tallyfy_source.validation import check_per_page, check_requests_per_minute, check_resources
@@ -68,14 +67,21 @@ def resolve_destination(args: argparse.Namespace) -> Any:
         default = DEMO_DUCKDB_FILE if args.demo else DEFAULT_DUCKDB_FILE
         path = os.path.abspath(args.duckdb_file or (None if args.demo else os.environ.get("TALLYFY_DUCKDB")) or default)
         os.makedirs(os.path.dirname(path), exist_ok=True)
-        return dlt.destinations.duckdb(credentials=path)
+        return destinations.duckdb(credentials=path)
     try:
-        return Destination.from_reference(args.destination)
+        return destinations.atomic_destination(args.destination)
     except Exception:
         raise ConfigError(
             f"unknown destination {args.destination!r}: use a dlt destination name such as duckdb,"
             " postgres, bigquery, snowflake, motherduck or filesystem (and install its extra)"
         ) from None
+
+
+def loader_file_format(destination: Any) -> Optional[str]:
+    """Parquet where it loads natively (our Arrow tables pass through unconverted); elsewhere
+    dlt's choice per table, since PostgreSQL without an ADBC driver would warn on every table
+    and fall back anyway."""
+    return "parquet" if destination.destination_name in ("duckdb", "filesystem") else None
 
 
 def source_kwargs(args: argparse.Namespace) -> Dict[str, Any]:
@@ -144,7 +150,7 @@ def run(args: argparse.Namespace, out=None) -> int:
         pipeline_name = args.pipeline_name or (DEMO_PIPELINE if args.demo else DEFAULT_PIPELINE)
         stack.enter_context(pipeline_lock(args.pipelines_dir, pipeline_name))  # one run at a time
         pipeline = open_pipeline(args, pipeline_name, destination)
-        pipeline.run(source, loader_file_format="parquet")
+        pipeline.run(source, loader_file_format=loader_file_format(destination))
         views = create_views(pipeline)
         print_summary(pipeline, resources, out=out)
         if views:

@@ -14,6 +14,7 @@ from urllib.parse import urlsplit, urlunsplit
 import dlt
 import pytest
 
+from tallyfy_source import destinations as atomic
 from tallyfy_source import tallyfy_source
 from tallyfy_source.simulator import Simulator, SyntheticOrg
 
@@ -62,11 +63,11 @@ class PostgresDatabase:
 def make_destination(name: str, tmp_path, cleanups: List[Any]) -> Any:
     """A dlt destination object for "duckdb" (a file in tmp_path) or "postgres" (a fresh database)."""
     if name == "duckdb":
-        return dlt.destinations.duckdb(credentials=str(tmp_path / "tallyfy_data.duckdb"))
+        return atomic.duckdb(credentials=str(tmp_path / "tallyfy_data.duckdb"))
     if name == "postgres":
         database = PostgresDatabase()
         cleanups.append(database.drop)
-        return dlt.destinations.postgres(credentials=database.dsn)
+        return atomic.postgres(credentials=database.dsn)
     raise ValueError(f"no test destination {name!r}")
 
 
@@ -122,7 +123,7 @@ class Loader:
         self.sim = sim
         self.tmp_path = tmp_path
         self.db_path = str(tmp_path / "tallyfy_data.duckdb")
-        self.destination = destination or dlt.destinations.duckdb(credentials=self.db_path)
+        self.destination = destination or atomic.duckdb(credentials=self.db_path)
         self.pipeline_name = pipeline_name
         self.dataset_name = dataset_name
         self.loader_file_format = loader_file_format

@@ -7,12 +7,14 @@ that only adds a pause point) against the simulator in this process. The kill mo
 made deterministic rather than timed:
 - extraction: the simulator holds the members request (a `timeout` fault with a long delay);
   the test kills once that request has arrived, while the other resources may be done;
-- loading: the wrapper patches one dlt load step to write a marker file and sleep; the test
+- loading: the wrapper patches one load step to write a marker file and sleep; the test
   kills once the marker appears. `LOAD__WORKERS=1` makes dlt run load jobs one at a time,
   so the pause point is the same on every run:
-    copy      after the first file was copied into the staging dataset (nothing merged yet)
-    merge     after the first table's merge transaction committed (other tables not yet)
-    complete  after every table merged, before dlt recorded the load as complete
+    copy       after the first file was copied into the staging dataset (nothing published)
+    publish    inside the one publishing transaction, after the first table's merge ran
+               (the point where dlt alone would have left that table new and the rest old)
+    complete   after every job ran, before the publishing transaction began
+    published  after the publishing transaction committed, before dlt archived the package
 """
 
 import os
@@ -43,19 +45,25 @@ def pause():
     open(marker, "w").close()
     time.sleep(600)
 
-if point in ("copy", "merge"):
-    if point == "copy":
-        from dlt.destinations.impl.duckdb.duck import DuckDbCopyJob as Job
-    else:
-        from dlt.destinations.job_client_impl import SqlLoadJob as Job
-    original = Job.run
-    def run(self):
-        original(self)
+def pause_after(owner, name):
+    original = getattr(owner, name)
+    def paused(*args, **kwargs):
+        original(*args, **kwargs)
         pause()
-    Job.run = run
+    setattr(owner, name, paused)
+
+if point == "copy":
+    from dlt.destinations.impl.duckdb.duck import DuckDbCopyJob
+    pause_after(DuckDbCopyJob, "run")
+elif point == "publish":
+    import tallyfy_source.destinations
+    pause_after(tallyfy_source.destinations, "run_sql")
 elif point == "complete":
     from dlt.load.load import Load
     Load.complete_package = lambda self, *a, **k: pause()
+elif point == "published":
+    from tallyfy_source.destinations import PublishInOneTransaction
+    pause_after(PublishInOneTransaction, "complete_load")
 
 sys.argv[0] = "tallyfy-load"
 runpy.run_module("pipelines.tallyfy_pipeline", run_name="__main__")
@@ -63,26 +71,35 @@ runpy.run_module("pipelines.tallyfy_pipeline", run_name="__main__")
 
 
 class Command:
-    """`tallyfy-load` against the simulator, one DuckDB file and one pipelines folder."""
+    """`tallyfy-load` against the simulator, one destination and one pipelines folder.
 
-    def __init__(self, sim, tmp_path):
-        self.sim, self.tmp_path = sim, tmp_path
+    The destination is a DuckDB file, or the PostgreSQL database `postgres` (a dlt destination
+    object from the `destinations` fixture) when given; `self.db` is what `snapshot` reads.
+    """
+
+    def __init__(self, sim, tmp_path, postgres=None):
+        self.sim, self.tmp_path, self.postgres = sim, tmp_path, postgres
         self.wrapper = tmp_path / "killable.py"
         self.wrapper.write_text(WRAPPER)
-        self.db = tmp_path / "tallyfy_data.duckdb"
+        self.db = postgres.config_params["credentials"] if postgres else tmp_path / "tallyfy_data.duckdb"
         self.marker = tmp_path / "paused"
+
+    def loader(self):
+        return Loader(self.sim, self.tmp_path, self.postgres, pipeline_name="tallyfy")
 
     def env(self, pause_at=None):
         env = {k: v for k, v in os.environ.items() if not k.startswith(("SOURCES__", "TALLYFY_", "LOAD__"))}
         env.update(PYTHONPATH=str(REPO), LOAD__WORKERS="1", RUNTIME__REQUEST_BACKOFF_FACTOR="0.05")
+        if self.postgres:
+            env.update(DESTINATION__POSTGRES__CREDENTIALS=self.db)
         if pause_at:
             env.update(KILL_TEST_PAUSE_AT=pause_at, KILL_TEST_MARKER=str(self.marker))
         return env
 
     def args(self):
         return [sys.executable, str(self.wrapper), "--org", self.sim.org_ids[0], "--base-url", self.sim.base_url,
-                "--access-token", TOKEN, "--duckdb-file", str(self.db),
-                "--pipelines-dir", str(self.tmp_path / "pipelines")]
+                "--access-token", TOKEN, "--pipelines-dir", str(self.tmp_path / "pipelines"),
+                *(["--destination", "postgres"] if self.postgres else ["--duckdb-file", str(self.db)])]
 
     def run(self):
         result = subprocess.run(self.args(), cwd=self.tmp_path, env=self.env(), capture_output=True, text=True,
@@ -124,14 +141,12 @@ def change_upstream(org, salt):
     org.delete_guest(records(org.guests)[2]["email"])
 
 
-def assert_each_table_before_or_after(got, before, after, whole=True):
-    tables = set(before) | set(after)
-    states = {t: ("before" if got.get(t) == before.get(t) else "after" if got.get(t) == after.get(t) else "neither")
-              for t in tables}
-    assert "neither" not in states.values(), states
-    if whole:
-        assert len(set(states.values())) == 1 or got in (before, after), states
-    return states
+def table_states(got, before, after):
+    """table -> the load it matches: "before", "after", "unchanged" by the run, or "neither"."""
+    def state(table):
+        g, b, a = got.get(table), before.get(table), after.get(table)
+        return "unchanged" if g == b == a else "before" if g == b else "after" if g == a else "neither"
+    return {t: state(t) for t in set(before) | set(after) | set(got)}
 
 
 @pytest.fixture
@@ -156,11 +171,12 @@ def test_killed_while_extracting(killable, tmp_path):
     sim.faults = None
     change_upstream(org, "b")
     command.run()
-    assert_tables_equal_simulator(Loader(sim, tmp_path, pipeline_name="tallyfy"), org)
+    assert_tables_equal_simulator(command.loader(), org)
 
 
-@pytest.mark.parametrize("pause_at", ["copy", "merge", "complete"])
-def test_killed_while_loading(killable, tmp_path, pause_at):
+@pytest.mark.parametrize("pause_at, left", [("copy", "before"), ("publish", "before"), ("complete", "before"),
+                                           ("published", "after")])
+def test_killed_while_loading_leaves_the_whole_destination_before_or_after(killable, tmp_path, pause_at, left):
     sim, command = killable
     org = sim.org
     command.run()
@@ -171,18 +187,61 @@ def test_killed_while_loading(killable, tmp_path, pause_at):
 
     command.run()  # redoes the interrupted run from the last completed load
     after = snapshot(command.db)
-    assert_tables_equal_simulator(Loader(sim, tmp_path, pipeline_name="tallyfy"), org)
-    # "merge": each table is before or after (one transaction per table), not all together
-    states = assert_each_table_before_or_after(killed, before, after, whole=(pause_at != "merge"))
-    if pause_at == "copy":
-        assert set(states.values()) == {"before"}
-    if pause_at == "complete":
-        assert killed == after
+    assert before != after
+    assert_tables_equal_simulator(command.loader(), org)
+    assert killed == (before if left == "before" else after), table_states(killed, before, after)
 
     change_upstream(org, "b")
     command.run()
-    loader = Loader(sim, tmp_path, pipeline_name="tallyfy")
-    assert_tables_equal_simulator(loader, org)
+    assert_tables_equal_simulator(command.loader(), org)
+
+
+@pytest.mark.parametrize("pause_at, left", [("publish", "before"), ("published", "after")])
+def test_killed_while_publishing_to_postgres_leaves_it_before_or_after(tmp_path, destinations, pause_at, left):
+    """The server rolls back the open publishing transaction when the killed client's connection drops."""
+    with Simulator(orgs=[make_org(**SMALL)], token=TOKEN).start() as sim:
+        command = Command(sim, tmp_path, postgres=destinations("postgres"))
+        command.run()
+        before = snapshot(command.db)
+        change_upstream(sim.org, "a")
+        command.run_and_kill_when(command.marker.exists, pause_at)
+        killed = snapshot(command.db)
+        command.run()
+        after = snapshot(command.db)
+        assert before != after
+        assert killed == (before if left == "before" else after), table_states(killed, before, after)
+        assert_tables_equal_simulator(command.loader(), sim.org)
+
+
+def test_a_publish_the_database_refuses_rolls_back_every_table(tmp_path, destinations):
+    """A real error from PostgreSQL in the last table's merge (a trigger on `tags`, merged after
+    groups, guests and members) leaves every table as before, fails the run with one line, and
+    the next run loads it all."""
+    import psycopg2
+
+    with Simulator(orgs=[make_org(**SMALL)], token=TOKEN).start() as sim:
+        command = Command(sim, tmp_path, postgres=destinations("postgres"))
+        command.run()
+        before = snapshot(command.db)
+        refuse = ("CREATE FUNCTION tallyfy.refuse() RETURNS trigger LANGUAGE plpgsql AS"
+                  " $$ BEGIN RAISE EXCEPTION 'tags are read-only today'; END $$;"
+                  " CREATE TRIGGER refuse BEFORE INSERT OR DELETE ON tallyfy.tags"
+                  " FOR EACH STATEMENT EXECUTE FUNCTION tallyfy.refuse()")
+        with psycopg2.connect(command.db) as connection, connection.cursor() as cursor:
+            cursor.execute(refuse)
+        change_upstream(sim.org, "a")
+
+        failed = subprocess.run(command.args(), cwd=tmp_path, env=command.env(), capture_output=True, text=True,
+                                timeout=300)
+        assert failed.returncode == 1
+        assert failed.stderr.count("\n") == 1 and "tags are read-only today" in failed.stderr, failed.stderr
+        assert snapshot(command.db) == before
+
+        with psycopg2.connect(command.db) as connection, connection.cursor() as cursor:
+            cursor.execute("DROP TRIGGER refuse ON tallyfy.tags")
+        command.run()
+        assert snapshot(command.db) != before
+        assert_tables_equal_simulator(command.loader(), sim.org)
 
 
 def test_the_run_after_a_killed_load_also_brings_what_changed_since(killable, tmp_path):
@@ -192,20 +251,7 @@ def test_the_run_after_a_killed_load_also_brings_what_changed_since(killable, tm
     org = sim.org
     command.run()
     change_upstream(org, "a")
-    command.run_and_kill_when(command.marker.exists, "merge")
+    command.run_and_kill_when(command.marker.exists, "publish")
     change_upstream(org, "b")
     command.run()
-    assert_tables_equal_simulator(Loader(sim, tmp_path, pipeline_name="tallyfy"), org)
-
-
-@pytest.mark.xfail(strict=True, reason="dlt merges each table in its own transaction: a kill between two"
-                   " tables' merges leaves some tables new, some old, until the next run finishes the load")
-def test_killed_between_two_table_merges_leaves_the_whole_destination_before_or_after(killable, tmp_path):
-    sim, command = killable
-    command.run()
-    before = snapshot(command.db)
-    change_upstream(sim.org, "a")
-    command.run_and_kill_when(command.marker.exists, "merge")
-    killed = snapshot(command.db)
-    command.run()
-    assert killed in (before, snapshot(command.db))
+    assert_tables_equal_simulator(command.loader(), org)

@@ -1,0 +1,105 @@
+"""DuckDB and PostgreSQL destinations that publish a whole load in ONE transaction.
+
+Why this exists: dlt copies every table's new rows into the staging dataset, then runs
+one merge SQL job per table chain, each in its own transaction, and finally records the
+load in `_dlt_loads`. A process killed between two of those merges leaves the final
+dataset mixed (members new, groups old) until the next run. dlt has no option to merge
+all tables together, so these destinations defer every SQL job of the package (the merges
+and staging replaces that move staging rows into the final tables) and run them in
+`complete_load`, in one transaction together with the `_dlt_loads` row.
+
+Readers therefore see the destination as it was before the run or fully loaded, and dlt's
+stored state (which it only restores from loads recorded in `_dlt_loads`) never runs ahead
+of the data. Everything else (schema migration, the staging copies, the SQL itself) is
+dlt's own. Each class keeps dlt's destination name, so `.dlt/*.toml` sections
+(`[destination.duckdb]`, `[destination.postgres]`) and `DESTINATION__POSTGRES__*` apply.
+Use them like dlt's: `destination="tallyfy_source.destinations.postgres"` or
+`tallyfy_source.destinations.duckdb(credentials="file.duckdb")`.
+"""
+
+from typing import Any, Dict, List, Type
+
+import dlt
+from dlt.common.configuration.container import Container
+from dlt.common.destination import Destination
+from dlt.common.destination.reference import DestinationReference
+from dlt.common.storages.load_package import LoadPackageStateInjectableContext, PackageStorage
+from dlt.destinations.job_client_impl import SqlLoadJob
+
+# dlt destination names whose SQL clients run DDL and DML in one transaction, and which
+# the test suite loads into; others keep dlt's per-table transactions.
+ATOMIC_DESTINATIONS = ("duckdb", "postgres")
+
+
+class DeferredSqlJob(SqlLoadJob):
+    """A merge (or staging replace) job whose SQL runs later, in `complete_load`."""
+
+    def run(self) -> None:
+        pass
+
+
+class PublishInOneTransaction:
+    """Job client mix-in: defers SQL jobs, then publishes them and the load record atomically."""
+
+    def create_load_job(self, table: Any, file_path: str, load_id: str, restore: bool = False) -> Any:
+        if SqlLoadJob.is_sql_job(file_path):
+            return DeferredSqlJob(file_path)
+        return super().create_load_job(table, file_path, load_id, restore)  # type: ignore[misc]
+
+    def complete_load(self, load_id: str) -> None:
+        sql_client = self.sql_client  # type: ignore[attr-defined]
+        with sql_client.begin_transaction():
+            for sql in deferred_sql(load_id):
+                run_sql(sql_client, sql)
+            super().complete_load(load_id)  # type: ignore[misc]
+
+
+def run_sql(sql_client: Any, sql: str) -> None:
+    """One deferred job's statements, split the way dlt splits them for its own SQL jobs."""
+    sql_client.execute_many(SqlLoadJob._split_fragments(None, sql))  # type: ignore[arg-type]
+
+
+def deferred_sql(load_id: str) -> List[str]:
+    """The SQL of the package's completed SQL jobs, in file-name order.
+
+    dlt injects the package storage while it completes a load. A package resumed after a
+    crash still holds these files, so a retried `complete_load` publishes them again from
+    the untouched staging dataset.
+    """
+    storage: PackageStorage = Container()[LoadPackageStateInjectableContext].storage
+    jobs = storage.get_load_package_jobs(load_id)[PackageStorage.COMPLETED_JOBS_FOLDER]
+    sql: List[str] = []
+    for job in sorted((j for j in jobs if j.file_format == "sql"), key=lambda j: j.file_name()):
+        path = storage.get_job_file_path(load_id, PackageStorage.COMPLETED_JOBS_FOLDER, job.file_name())
+        sql.append(storage.storage.load(path))
+    return sql
+
+
+_clients: Dict[type, type] = {}
+
+
+def _publishing(client_class: type) -> type:
+    """`client_class` with the mix-in in front (one class per dlt client class)."""
+    if client_class not in _clients:
+        _clients[client_class] = type(f"Atomic{client_class.__name__}", (PublishInOneTransaction, client_class), {})
+    return _clients[client_class]
+
+
+class duckdb(dlt.destinations.duckdb):  # noqa: N801 (dlt names destinations in lower case)
+    @property
+    def client_class(self) -> Type[Any]:
+        return _publishing(super().client_class)
+
+
+class postgres(dlt.destinations.postgres):  # noqa: N801
+    @property
+    def client_class(self) -> Type[Any]:
+        return _publishing(super().client_class)
+
+
+def atomic_destination(reference: str, **kwargs: Any) -> Any:
+    """A destination by dlt name or reference: ours for DuckDB and PostgreSQL, dlt's otherwise."""
+    name = Destination.to_name(reference)
+    if name in ATOMIC_DESTINATIONS and DestinationReference.normalize_type(reference) == f"dlt.destinations.{name}":
+        reference = f"{__name__}.{name}"
+    return Destination.from_reference(reference, **kwargs)
