@@ -55,7 +55,8 @@ class PublishInOneTransaction:
 
 
 def run_sql(sql_client: Any, sql: str) -> None:
-    """One deferred job's statements, split the way dlt splits them for its own SQL jobs."""
+    """One deferred job's statements, split the way dlt splits them for its own SQL jobs
+    (`_split_fragments` uses no job state, hence no job instance)."""
     sql_client.execute_many(SqlLoadJob._split_fragments(None, sql))  # type: ignore[arg-type]
 
 

@@ -1,6 +1,7 @@
 """A run killed with SIGKILL (no cleanup at all) while extracting or while loading leaves
-every table as it was or fully loaded, keeps the cursor behind unloaded data, and the next
-run ends with exactly the upstream data: no row lost, none duplicated.
+the whole destination (every table together) as it was or fully loaded, keeps the cursor
+behind unloaded data, and the next run ends with exactly the upstream data: no row lost,
+none duplicated. Also on PostgreSQL, and when the database itself refuses the publish.
 
 The command runs as a subprocess (`python -m pipelines.tallyfy_pipeline` through a wrapper
 that only adds a pause point) against the simulator in this process. The kill moments are
