@@ -197,6 +197,16 @@ def test_killed_while_loading_leaves_the_whole_destination_before_or_after(killa
     assert_tables_equal_simulator(command.loader(), org)
 
 
+def test_a_first_run_killed_while_publishing_leaves_no_rows(killable, tmp_path):
+    """Before the first load there is no data: dlt has created the (empty) tables, nothing more."""
+    sim, command = killable
+    command.run_and_kill_when(command.marker.exists, "publish")
+    killed = snapshot(command.db)
+    assert killed and all(rows == [] for rows in killed.values()), {t: len(r) for t, r in killed.items()}
+    command.run()
+    assert_tables_equal_simulator(command.loader(), sim.org)
+
+
 @pytest.mark.parametrize("pause_at, left", [("publish", "before"), ("published", "after")])
 def test_killed_while_publishing_to_postgres_leaves_it_before_or_after(tmp_path, destinations, pause_at, left):
     """The server rolls back the open publishing transaction when the killed client's connection drops."""
