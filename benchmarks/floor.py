@@ -42,6 +42,14 @@ def source_concurrency() -> Optional[Tuple[str, int]]:
     return None
 
 
+def full_load_requests(pages: Dict[str, int]) -> int:
+    """Requests of a full load: every page once, plus, for each incremental resource read
+    concurrently over more than one page, page 1 again at the end (it proves no row crossed a
+    page boundary while pages were in flight, so the cursor may advance)."""
+    rechecks = sum(1 for r, n in pages.items() if ENDPOINTS[r].incremental and n > 1)
+    return sum(pages.values()) + rechecks
+
+
 def incremental_requests(pages: Dict[str, int], changed: Dict[str, int], per_page: int = MAX_PER_PAGE) -> int:
     """Requests of an incremental run after `changed[resource]` records were updated.
 

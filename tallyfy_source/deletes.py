@@ -2,7 +2,10 @@
 
 Tallyfy hard-deletes groups and tags and removes members without a trace a
 cursor could see, so the only way to find them is to read every key (a sweep)
-and compare with the keys already loaded. What to do with a missing record:
+and compare with the keys already loaded. A key missing from a sweep is only a
+suspicion (the org changes while it is read); `reading.EndpointRead.check_missing`
+confirms each one with a single-record request first. What to do with a
+confirmed deletion:
 - "delete" (default): emit a tombstone; dlt's `hard_delete` merge removes the
   root row and its child rows;
 - "flag": re-emit the last loaded row (with its child lists) with
@@ -11,7 +14,7 @@ and compare with the keys already loaded. What to do with a missing record:
 
 import logging
 from datetime import datetime
-from typing import Any, Dict, Iterator, List, Set
+from typing import Any, Dict, Iterable, List
 
 import dlt
 
@@ -70,24 +73,26 @@ def _child_lists(table: str, parent_ids: List[str]) -> Dict[str, Dict[str, List[
     return out
 
 
-def absent(loaded: List[Dict[str, Any]], seen_keys: Set[Any], key: str) -> List[Dict[str, Any]]:
+def absent(loaded: List[Dict[str, Any]], seen_keys: Iterable[Any], key: str) -> List[Dict[str, Any]]:
     """Loaded rows whose key the sweep did not see, compared as text: the table holds typed
     ids, and an API that sends "123" for 123 must not make every record look deleted."""
     seen = {str(k) for k in seen_keys}
     return [row for row in loaded if str(row.get(key)) not in seen]
 
 
-def missing_rows(endpoint: Endpoint, org_id: str, seen_keys: Set[Any], mode: str, now: datetime) -> Iterator[List[Dict[str, Any]]]:
-    """Rows that make the tables forget (or flag) records a complete sweep did not see."""
-    key = endpoint.primary_key[-1]
-    loaded = _loaded_rows(endpoint.resource, org_id, where_missing_since_null=(mode == "flag"))
-    gone = absent(loaded, seen_keys, key)
+def loaded_rows(endpoint: Endpoint, org_id: str, mode: str) -> List[Dict[str, Any]]:
+    """The org's rows a sweep compares with (in "flag" mode, those not flagged yet)."""
+    return _loaded_rows(endpoint.resource, org_id, where_missing_since_null=(mode == "flag"))
+
+
+def removal_rows(endpoint: Endpoint, org_id: str, gone: List[Dict[str, Any]], mode: str, now: datetime) -> List[Dict[str, Any]]:
+    """Rows that make the tables forget (or flag) records confirmed deleted upstream."""
     if not gone:
-        return
-    logger.info("%s of org %s: %d records missing upstream (%s)", endpoint.resource, org_id, len(gone), mode)
+        return []
+    key = endpoint.key
+    logger.info("%s of org %s: %d records deleted upstream (%s)", endpoint.resource, org_id, len(gone), mode)
     if mode == "delete":
-        yield [{"org_id": org_id, key: row[key], DELETED_COLUMN: True} for row in gone]
-        return
+        return [{"org_id": org_id, key: row[key], DELETED_COLUMN: True} for row in gone]
     lists = _child_lists(endpoint.resource, [row["_dlt_id"] for row in gone]) if endpoint.child_lists else {}
     flagged = []
     for row in gone:
@@ -96,4 +101,4 @@ def missing_rows(endpoint: Endpoint, org_id: str, seen_keys: Set[Any], mode: str
             restored[field] = by_parent.get(row["_dlt_id"], [])
         restored[MISSING_SINCE_COLUMN] = now
         flagged.append(restored)
-    yield flagged
+    return flagged

@@ -26,6 +26,11 @@ class Endpoint:
     child_lists: Tuple[str, ...] = ()  # list fields that become child tables `<resource>__<field>`
 
     @property
+    def key(self) -> str:
+        """The record's own key (the primary key less `org_id`): what single-record paths take."""
+        return self.primary_key[-1]
+
+    @property
     def incremental(self) -> bool:
         return self.update_field is not None
 

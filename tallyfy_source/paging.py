@@ -23,6 +23,7 @@ from .endpoints import MAX_PER_PAGE
 from .errors import PaginationError
 
 logger = logging.getLogger("tallyfy_source")
+LOOP_REPEATS = 3  # repeated pages in a row that mean the server ignores `page`
 
 
 def pagination_meta(response: Response) -> Dict[str, Any]:
@@ -94,12 +95,14 @@ class TallyfyPaginator(BasePaginator):
         self.rows_read = 0
         self.meta: Dict[str, Any] = {}
         self._seen: Dict[str, int] = {}
+        self.repeats_in_a_row = 0
 
     def init_request(self, request: Request) -> None:
         self._has_next_page = True
         self.page = self.start_page
         self.rows_read = 0
         self._seen = {}
+        self.repeats_in_a_row = 0
         request.params = dict(request.params or {})
         request.params["per_page"] = self.per_page
         request.params["page"] = self.page
@@ -108,18 +111,28 @@ class TallyfyPaginator(BasePaginator):
         rows = data or []
         self.meta = pagination_meta(response)
         if rows:
-            fingerprint = page_fingerprint(rows)
-            if fingerprint in self._seen:
-                raise PaginationError(
-                    f"page {self.page} of {response.request.path_url.split('?')[0]} repeats page"
-                    f" {self._seen[fingerprint]}: the server is looping; stopped to avoid duplicates"
-                )
-            self._seen[fingerprint] = self.page
+            self._guard_against_loops(rows, response)
         self.rows_read += len(rows)
         if is_last_page(self.page, rows, self.per_page, self.meta, self.rows_read):
             self._has_next_page = False
         else:
             self.page += 1
+
+    def _guard_against_loops(self, rows: List[Any], response: Response) -> None:
+        """A server ignoring `page` serves the same rows under every number; rows moving under a
+        live walk can make ONE page repeat an earlier one (at per_page=1 a single update does).
+        So only LOOP_REPEATS repeated pages in a row count as a loop."""
+        fingerprint = page_fingerprint(rows)
+        if fingerprint not in self._seen:
+            self._seen[fingerprint] = self.page
+            self.repeats_in_a_row = 0
+            return
+        self.repeats_in_a_row += 1
+        if self.repeats_in_a_row >= LOOP_REPEATS:
+            raise PaginationError(
+                f"page {self.page} of {response.request.path_url.split('?')[0]} repeats page"
+                f" {self._seen[fingerprint]}: the server is looping; stopped to avoid duplicates"
+            )
 
     def update_request(self, request: Request) -> None:
         request.params["page"] = self.page

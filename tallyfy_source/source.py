@@ -6,7 +6,7 @@ HTTP details live in `client.py`, the page walk in `paging.py` and
 
 import logging
 from datetime import datetime, timedelta, timezone
-from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence, Set
+from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence
 
 import requests
 
@@ -19,10 +19,10 @@ from .arrow_rows import rows_to_arrow
 from .budget import RequestBudget
 from .client import RetryableStatus, UnreadableBody, describe_failure, make_client, make_session
 from .columns import COLUMNS, GROUP_GUEST_COLUMNS, GROUP_MEMBER_COLUMNS
-from .deletes import DELETED_COLUMN, MISSING_SINCE_COLUMN, missing_rows
+from .deletes import DELETED_COLUMN, MISSING_SINCE_COLUMN, absent, loaded_rows, removal_rows
 from .endpoints import DEFAULT_BASE_URL, ENDPOINTS, MAX_PER_PAGE, Endpoint
 from .errors import PaginationError, TallyfyAPIError
-from .reading import Cursor, ReadOptions, ReadReport, read_endpoint
+from .reading import Cursor, EndpointRead, ReadOptions, ReadReport
 from .rows import parse_timestamp
 from .validation import (
     check_base_url,
@@ -78,7 +78,7 @@ def endpoint_rows(
     org_ids: Sequence[str],
     options: ReadOptions = ReadOptions(),
     reports: Optional[List[ReadReport]] = None,
-) -> Iterator[List[Dict[str, Any]]]:
+) -> Iterator[Any]:
     """Pages of rows of one endpoint for every org, then the rows that record deletions.
 
     Members and groups keep one cursor and one last-sweep time per org in the
@@ -93,39 +93,60 @@ def endpoint_rows(
     sweeps = state.setdefault("last_sweep", {})
     for org_id in org_ids:
         now = datetime.now(timezone.utc)
-        report = ReadReport(endpoint.resource, org_id)
-        if reports is not None:
-            reports.append(report)
         cursor = Cursor() if options.full_refresh else Cursor.from_state(cursors.get(org_id))
-        full_scan = (
-            not endpoint.incremental
-            or options.full_refresh
-            or options.sweep
-            or cursor.value is None
-            or sweep_is_due(sweeps.get(org_id), options.sweep_interval_hours, now)
-        )
-        seen_keys: Optional[Set[Any]] = set() if full_scan else None
+        full_scan = options.full_refresh or options.sweep or sweep_is_due(
+            sweeps.get(org_id), options.sweep_interval_hours, now)
+        read = EndpointRead(client, endpoint, org_id, options, cursor, full_scan)
+        if reports is not None:
+            reports.append(read.report)
         try:
-            for rows in read_endpoint(client, endpoint, org_id, options, cursor, report, full_scan, seen_keys):
+            for rows in read.rows():
                 yield as_table(rows)
+            if read.may_sweep:
+                for rows in sweep_rows(read, now):
+                    yield as_table(rows)
+                if not read.report.unconfirmed:
+                    sweeps[org_id] = now.isoformat()
         except READ_FAILURES as error:
             if getattr(error, "status", None) == 401:
                 raise  # the token is shared by every org: stop the run at once
-            report.error = describe_failure(error)
-            logger.error("%s of org %s failed, other orgs go on: %s", endpoint.resource, org_id, report.error)
+            read.report.error = describe_failure(error)
+            logger.error("%s of org %s failed, other orgs go on: %s", endpoint.resource, org_id, read.report.error)
             continue
-        if full_scan and not report.shifted and report.read_all:  # never delete on a partial read
-            for rows in missing_rows(endpoint, org_id, seen_keys, options.deleted_records, now):
-                report.missing += len(rows)
-                yield as_table(rows)
-            sweeps[org_id] = now.isoformat()
         if endpoint.incremental:
-            cursors[org_id] = cursor.to_state()
+            cursors[org_id] = read.next_cursor().to_state()
+        report = read.report
         logger.info(
-            "%s of org %s: %s read, %d requests, %d rows read, %d new or changed, %d missing upstream",
+            "%s of org %s: %s read, %d requests, %d rows read, %d new or changed, %d deleted upstream",
             endpoint.resource, org_id, report.mode, report.requests, report.rows_read,
             report.rows_yielded, report.missing,
         )
+
+
+def sweep_rows(read: EndpointRead, now: datetime) -> Iterator[List[Dict[str, Any]]]:
+    """After a complete sweep: loaded keys it did not see are checked one by one; a confirmed
+    deletion is removed (or flagged), a record found after all is loaded again, and an
+    unanswered one waits for the next sweep (which then runs on the next run)."""
+    mode = read.options.deleted_records
+    suspects = absent(loaded_rows(read.endpoint, read.org_id, mode), read.seen, read.endpoint.key)
+    if not suspects:
+        return
+    by_key = {str(row[read.endpoint.key]): row for row in suspects}
+    gone, found = [], []
+    for outcome, key, row in read.check_missing(list(by_key)):
+        if outcome == "deleted":
+            gone.append(by_key[key])
+        elif outcome == "exists":
+            found.append(row)
+        else:
+            read.report.unconfirmed += 1
+    read.report.missing = len(gone)
+    read.report.found_on_recheck = len(found)
+    if found:
+        yield found
+    removals = removal_rows(read.endpoint, read.org_id, gone, mode, now)
+    if removals:
+        yield removals
 
 
 def endpoint_resource(

@@ -2,7 +2,7 @@
 
 import math
 
-from tests.expected import records
+from tests.expected import full_read_requests, records
 from tests.test_full_load import assert_tables_equal_simulator
 
 SMALL = dict(members=250, groups=40, tags=60, guests=30)
@@ -45,7 +45,9 @@ def test_a_sweep_removes_deleted_members_and_groups_with_their_child_rows(sim, l
     org.delete_group(group["id"])
     sim.reset_counts()
     loader.run(sweep=True)
-    assert sim.request_count(resource="members") == math.ceil(len(records(org.members)) / 100)
+    # every page, page 1 again, and one single-record request confirming the deleted member
+    assert sim.request_count(resource="members", kind="list") == full_read_requests("members", org.members)
+    assert sim.request_count(resource="members", kind="item") == 1
     assert loader.rows(f"SELECT count(*) FROM tallyfy.members WHERE id = {member}") == [(0,)]
     assert loader.rows(f"SELECT count(*) FROM tallyfy.groups WHERE id = '{group['id']}'") == [(0,)]
     assert_tables_equal_simulator(loader, org)

@@ -434,7 +434,7 @@ def test_request_counting(fresh):
     get(s, o.org_id, "users")
     get(s, o.org_id, "users", "page=2")
     get(s, o.org_id, "groups")
-    get(s, o.org_id, "users", headers={"X-Tallyfy-Client": "APIClient"})  # no token: 401
+    get(s, o.org_id, "users", headers={"X-Tallyfy-Client": "APIClient", "Accept": "application/json"})  # no token: 401
     assert s.request_count() == 4
     assert s.request_count("members") == s.request_count("users") == 3
     assert s.request_count(status=401) == 1 and s.request_count(org_id=o.org_id, status=200) == 3
@@ -584,7 +584,7 @@ def test_main_prints_env_and_stops_on_sigterm():
         org_id = re.search(r"SOURCES__TALLYFY__ORG_ID=(\S+)", text).group(1)
         assert "SOURCES__TALLYFY__ACCESS_TOKEN=tok" in text
         r = requests.get(f"{base}/organizations/{org_id}/users", timeout=5,
-                         headers={"Authorization": "Bearer tok", "X-Tallyfy-Client": "APIClient"})
+                         headers={"Authorization": "Bearer tok", "X-Tallyfy-Client": "APIClient", "Accept": "application/json"})
         assert r.json()["meta"]["pagination"]["total"] == 5 and "last_updated" in r.json()["data"][0]
     finally:
         proc.send_signal(signal.SIGTERM)

@@ -6,8 +6,8 @@
         ...  # point the connector at sim.base_url with sim.token and org.org_id
 """
 
-from .faults import Fault, FaultPlan
+from .faults import Fault, FaultPlan, change_between
 from .org import SyntheticOrg, format_ts, parse_ts
 from .server import Simulator
 
-__all__ = ["Simulator", "SyntheticOrg", "FaultPlan", "Fault", "format_ts", "parse_ts"]
+__all__ = ["Simulator", "SyntheticOrg", "FaultPlan", "Fault", "change_between", "format_ts", "parse_ts"]

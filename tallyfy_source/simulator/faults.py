@@ -19,7 +19,8 @@ Kinds:
   loop          page 1's rows served under any page number (meta/links as for the asked page)
   wrong_total   the normal page, but `meta.pagination.total` off by `total_delta`
   mutate        call `action()` (e.g. delete a record upstream), then answer normally: tests
-                what happens when the org changes while a client is paging through it
+                what happens when the org changes while a client is paging through it;
+                `change_between(...)` builds one for "before page N of this walk is served"
 """
 
 import random
@@ -48,6 +49,7 @@ class Fault:
     full_length: bool = False  # truncated: announce the full Content-Length
     total_delta: int = 5  # wrong_total: added to the true total
     action: Optional[Callable[[], None]] = field(default=None, compare=False)  # mutate: run first
+    query: Optional[Dict[str, str]] = None  # query values the request must carry (e.g. one walk's sort)
     fired: int = field(default=0, compare=False)
 
     def __post_init__(self) -> None:
@@ -56,8 +58,10 @@ class Fault:
         if self.status is None:
             self.status = 429 if self.kind == "retry_after" else 503 if self.kind == "status" else 200
 
-    def matches(self, n: int, resource: str, page: int, org_id: str) -> bool:
+    def matches(self, n: int, resource: str, page: int, org_id: str, query: Optional[Dict[str, str]] = None) -> bool:
         if self.times is not None and self.fired >= self.times:
+            return False
+        if self.query is not None and any((query or {}).get(k) != v for k, v in self.query.items()):
             return False
         if self.resource is not None and self.resource != resource:
             return False
@@ -112,14 +116,14 @@ class FaultPlan:
         return Fault(kind=kind, status=status, retry_after=rng.choice(("0", "1")), delay=self.delay,
                      fraction=rng.uniform(0.1, 0.9))
 
-    def next_fault(self, resource: str, page: int, org_id: str) -> Optional[Fault]:
+    def next_fault(self, resource: str, page: int, org_id: str, query: Optional[Dict[str, str]] = None) -> Optional[Fault]:
         """Number this list request and return the fault to inject, if any."""
         with self._lock:
             self.requests_seen += 1
             n = self.requests_seen
             chosen = None
             for rule in self.rules:
-                if rule.matches(n, resource, page, org_id):
+                if rule.matches(n, resource, page, org_id, query):
                     rule.fired += 1
                     chosen = rule
                     break
@@ -141,3 +145,12 @@ class FaultPlan:
     def __repr__(self) -> str:
         return (f"FaultPlan(rules={len(self.rules)}, rate={self.rate}, seen={self.requests_seen}, "
                 f"fired={len(self.fired)})")
+
+
+def change_between(resource: str, page: int, action: Callable[[], None], sort: Optional[str] = None,
+                   times: Optional[int] = 1, **match: Any) -> Fault:
+    """A change to the org made just before `page` of a walk of `resource` is served, i.e.
+    between that walk's requests for page-1 and page; `sort` (e.g. "-updated_at") picks the
+    walk by the sort it asks for."""
+    query = {{"groups": "sort_by"}.get(resource, "sort"): sort} if sort else None
+    return Fault("mutate", resource=resource, page=page, action=action, times=times, query=query, **match)

@@ -11,7 +11,8 @@ Routes (under `/api`, and the same without the prefix): GET
 
 Check order for every request (first failure answers):
   1. method not GET           -> 405 METHOD_NOT_ALLOWED
-  2. no `X-Tallyfy-Client`    -> 404 ENDPOINT_NOT_FOUND (any non-empty value passes)
+  2. `X-Tallyfy-Client` not `APIClient` -> 404 ENDPOINT_NOT_FOUND (the docs: mandatory);
+     no `Accept: application/json` -> 406 NOT_ACCEPTABLE
   3. bad/missing bearer token -> 401 UNAUTHENTICATED
   4. rate limit (if enabled)  -> 429 TOO_MANY_REQUESTS (429s do not count against the window)
   5. unknown path             -> 404 ENDPOINT_NOT_FOUND
@@ -21,6 +22,7 @@ Check order for every request (first failure answers):
 `sim.latency` seconds are slept (in the handler thread) before any of this.
 """
 
+import email.utils
 import json
 import math
 import re
@@ -111,7 +113,10 @@ def _sort_value(rec: Dict[str, Any], field: str):
     if value is None:
         return (0, "")
     if field in TIME_FIELDS and isinstance(value, str):
-        return (1, parse_ts(value))
+        try:
+            return (1, parse_ts(value))
+        except ValueError:
+            return (0, "")  # an unreadable time sorts with the missing ones
     if isinstance(value, str):
         return (1, value.casefold())
     return (1, value)
@@ -204,8 +209,17 @@ class _Handler(BaseHTTPRequestHandler):
         # headers and body go out in two writes: without this, Nagle + delayed ACK add ~40 ms
         self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
+    clock = None  # the org's simulated time, for the Date header (None: the machine's clock)
+
     def _dispatch(self) -> None:
         self.server.sim._handle(self)  # type: ignore[attr-defined]
+
+    def date_time_string(self, timestamp: Optional[float] = None) -> str:
+        """`Date` is the served org's clock, the one its update times are written with: a client
+        may bound its cursor by it, as against the real service."""
+        if timestamp is None and self.clock is not None:
+            return email.utils.format_datetime(self.clock, usegmt=True)
+        return super().date_time_string(timestamp)
 
     do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = _dispatch
 
@@ -226,7 +240,7 @@ class Simulator:
     """An in-process HTTP server speaking Tallyfy's API over synthetic orgs.
 
     Settings are plain attributes, safe to change between (or during) runs:
-    `honour_sort`, `update_field_name`, `latency`, `rate_limit_per_minute`,
+    `honour_sort`, `sort_within_pages`, `update_field_name`, `latency`, `rate_limit_per_minute`,
     `rate_limit_burst_seconds`, `faults`, `forbidden_orgs`, `total_pages_from_default`,
     `unknown_org_status`.
 
@@ -258,6 +272,8 @@ class Simulator:
             raise ValueError("org ids must be unique")
         self.token = token or ("sim-token-" + (list(self.orgs)[0][:16] if self.orgs else "none"))
         self.honour_sort = honour_sort
+        #: quirk: `sort` applied to each page of the default order only, not to the whole list
+        self.sort_within_pages = False
         self.update_field_name = update_field_name
         self.latency = latency
         self.rate_limit_per_minute = rate_limit_per_minute
@@ -398,8 +414,12 @@ class Simulator:
             "page": None, "kind": None, "fault": None,
             "has_auth": "Authorization" in h.headers,
             "has_client_header": bool(h.headers.get("X-Tallyfy-Client")),
+            "client_header_ok": h.headers.get("X-Tallyfy-Client") == "APIClient",
+            "accepts_json": "application/json" in (h.headers.get("Accept") or ""),
         }
         entry.update(_classify(path))  # known before any check, so 401s are counted per resource
+        served_org = self.orgs.get(entry.get("org_id") or "")
+        h.clock = served_org.now if served_org is not None else None
         length = int(h.headers.get("Content-Length") or 0)
         if length:
             h.rfile.read(length)
@@ -452,9 +472,11 @@ class Simulator:
         if h.command != "GET":
             return _error(405, f"The {h.command} method is not supported for this route. Supported methods: GET.",
                           "METHOD_NOT_ALLOWED")
-        if not entry["has_client_header"]:
-            return _error(404, "The requested endpoint was not found. Send the X-Tallyfy-Client header.",
+        if not entry["client_header_ok"]:
+            return _error(404, "The requested endpoint was not found. Send the header X-Tallyfy-Client: APIClient.",
                           "ENDPOINT_NOT_FOUND")
+        if not entry["accepts_json"]:
+            return _error(406, "Send Accept: application/json.", "NOT_ACCEPTABLE")
         auth = h.headers.get("Authorization") or ""
         scheme, _, token = auth.partition(" ")
         if scheme.lower() != "bearer" or token.strip() != self.token:
@@ -536,7 +558,7 @@ class Simulator:
             return _error(422, "The given data was invalid.", "VALIDATION_FAILED", errors=errors)
         entry["page"] = page
 
-        fault = self.faults.next_fault(resource, page, org.org_id) if self.faults is not None else None
+        fault = self.faults.next_fault(resource, page, org.org_id, query) if self.faults is not None else None
         if fault is not None and fault.kind == "mutate" and fault.action is not None:
             fault.action()  # outside org.lock: the action takes it through the org's mutators
         if fault is not None:
@@ -555,8 +577,13 @@ class Simulator:
                         b"<h1>We'll be right back</h1></body></html>")
                 return _Reply(200, raw=html, content_type="text/html", fault=fault)
 
+        field, descending = self._order(resource, query)
+        page_sort = self.sort_within_pages and (field, descending) != (DEFAULT_SORT[resource], False)
         with org.lock:
-            recs = self._sorted_records(org, resource, *self._order(resource, query))
+            if page_sort:
+                recs = self._sorted_records(org, resource, DEFAULT_SORT[resource], False)
+            else:
+                recs = self._sorted_records(org, resource, field, descending)
             if resource == "tags" and query.get("all") != "true":
                 recs = [t for t in recs if not t["auto_generated"]]
             q = query.get("q", "")
@@ -568,6 +595,8 @@ class Simulator:
             total = len(recs)
             start = ((1 if fault is not None and fault.kind == "loop" else page) - 1) * per_page
             chunk = recs[start:start + per_page]
+            if page_sort:
+                chunk = sort_records(resource, chunk, field, descending)
             ctx = org._include_context(resource, include)
             data = [serve_record(org, resource, r, include, self.update_field_name, ctx) for r in chunk]
 
