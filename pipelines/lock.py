@@ -1,16 +1,17 @@
 """One run per pipeline at a time: an OS file lock next to dlt's pipeline folder.
 
 Two scheduled runs of the same pipeline would share dlt's working folder and state (load
-packages, cursors); the second one must not start while the first holds the lock. The OS
-releases a `flock` when its process ends, even on a crash, so a stale lock never blocks.
+packages, cursors); the second one must not start while the first holds the lock.
+`filelock` takes the OS lock (`flock` on Linux and macOS, `msvcrt` on Windows), which the OS
+releases when its process ends, even on a crash, so a stale lock never blocks.
 """
 
-import fcntl
 import logging
 import os
-import time
 from contextlib import contextmanager
 from typing import Iterator, Optional
+
+from filelock import FileLock, Timeout
 
 from tallyfy_source.errors import ConfigError, TallyfyError
 
@@ -46,9 +47,13 @@ def wait_seconds_from_env() -> float:
     return value
 
 
-def _holder(fd: int) -> str:
-    os.lseek(fd, 0, os.SEEK_SET)
-    return os.read(fd, 32).decode("ascii", "replace").strip() or "unknown"
+def _holder(path: str) -> str:
+    """The pid the current holder wrote beside the lock (the lock file itself is the OS's)."""
+    try:
+        with open(f"{path}.pid", encoding="ascii", errors="replace") as handle:
+            return handle.read(32).strip() or "unknown"
+    except OSError:
+        return "unknown"
 
 
 @contextmanager
@@ -63,31 +68,28 @@ def pipeline_lock(pipelines_dir: Optional[str], pipeline_name: str,
         wait_seconds = wait_seconds_from_env()
     path = lock_path(pipelines_dir, pipeline_name)
     os.makedirs(os.path.dirname(path), exist_ok=True)
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    lock = FileLock(path)
     try:
-        deadline = time.monotonic() + max(0.0, wait_seconds)
-        waiting = False
-        while True:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except BlockingIOError:
-                if not waiting and wait_seconds > 0:
-                    waiting = True
-                    logger.warning("pipeline %s is locked by another tallyfy-load run (pid %s); waiting up to %g s",
-                                   pipeline_name, _holder(fd), wait_seconds)
-                if time.monotonic() >= deadline:
-                    raise PipelineLocked(
-                        f"another tallyfy-load run holds the lock on pipeline {pipeline_name}"
-                        f" (pid {_holder(fd)}); try again when it ends"
-                    ) from None
-                time.sleep(0.1)
-        os.ftruncate(fd, 0)
-        os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+        lock.acquire(timeout=0)
+    except Timeout:
+        if wait_seconds <= 0:
+            raise _locked(pipeline_name, path) from None
+        logger.warning("pipeline %s is locked by another tallyfy-load run (pid %s); waiting up to %g s",
+                       pipeline_name, _holder(path), wait_seconds)
         try:
-            yield path
-        finally:
-            os.ftruncate(fd, 0)
-            fcntl.flock(fd, fcntl.LOCK_UN)
+            lock.acquire(timeout=wait_seconds, poll_interval=0.1)
+        except Timeout:
+            raise _locked(pipeline_name, path) from None
+    try:
+        with open(f"{path}.pid", "w", encoding="ascii") as handle:
+            handle.write(f"{os.getpid()}\n")
+        yield path
     finally:
-        os.close(fd)
+        lock.release()
+
+
+def _locked(pipeline_name: str, path: str) -> PipelineLocked:
+    return PipelineLocked(
+        f"another tallyfy-load run holds the lock on pipeline {pipeline_name}"
+        f" (pid {_holder(path)}); try again when it ends"
+    )

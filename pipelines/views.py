@@ -14,23 +14,32 @@ upstream (a `missing_since` column, when present) are left out.
 
 import logging
 from dataclasses import dataclass
-from typing import Dict, List, Sequence, Tuple
+from typing import Any, Dict, List, Sequence, Tuple
 
 import dlt
 from dlt.destinations.exceptions import DatabaseException
-from dlt.destinations.job_client_impl import SqlJobClientBase
+
+from tallyfy_source.columns import GROUP_GUEST_COLUMNS, GROUP_MEMBER_COLUMNS, GUEST_COLUMNS
+from tallyfy_source.deletes import MISSING_SINCE_COLUMN as MISSING_SINCE
+from tallyfy_source.destinations import is_sql_client
 
 logger = logging.getLogger("tallyfy_source")
 
-#: set on rows that a complete sweep no longer found upstream ("flag" delete mode)
-MISSING_SINCE = "missing_since"
+#: the columns the views read from a table that may not exist yet: dlt's child-table keys, and
+#: the declared types of the rest (one home for each type: tallyfy_source/columns.py)
+_SQL_TYPES = {"text": "TEXT", "bigint": "BIGINT", "bool": "BOOLEAN", "double": "DOUBLE PRECISION",
+              "timestamp": "TIMESTAMP WITH TIME ZONE"}
+_CHILD_KEYS = (("_dlt_parent_id", "TEXT"), ("_dlt_list_idx", "BIGINT"))
 
-#: the columns the views read from a table that may not exist yet, with portable types
+
+def _typed(columns: Dict[str, Any], names: Sequence[str]) -> Tuple[Tuple[str, str], ...]:
+    return tuple((name, _SQL_TYPES[columns[name]["data_type"]]) for name in names)
+
+
 STUB_COLUMNS: Dict[str, Tuple[Tuple[str, str], ...]] = {
-    "groups__members": (("_dlt_parent_id", "TEXT"), ("_dlt_list_idx", "BIGINT"), ("value", "BIGINT")),
-    "groups__guests": (("_dlt_parent_id", "TEXT"), ("_dlt_list_idx", "BIGINT"), ("value", "TEXT")),
-    "guests": (("org_id", "TEXT"), ("email", "TEXT"), ("first_name", "TEXT"), ("last_name", "TEXT"),
-               ("details__status", "TEXT")),
+    "groups__members": _CHILD_KEYS + _typed(GROUP_MEMBER_COLUMNS, ["value"]),
+    "groups__guests": _CHILD_KEYS + _typed(GROUP_GUEST_COLUMNS, ["value"]),
+    "guests": _typed(GUEST_COLUMNS, ["org_id", "email", "first_name", "last_name", "details__status"]),
 }
 
 
@@ -227,7 +236,7 @@ def render_view(view: View, client, existing: Dict[str, Dict[str, object]]) -> s
     return view.sql.format(**relations).strip()
 
 
-def existing_tables(job_client: SqlJobClientBase, tables: Sequence[str]) -> Dict[str, Dict[str, object]]:
+def existing_tables(job_client: Any, tables: Sequence[str]) -> Dict[str, Dict[str, object]]:
     """{table: its columns} for the tables that exist in the destination dataset."""
     return {name: columns for name, columns in job_client.get_storage_tables(tables) if columns}
 
@@ -240,7 +249,7 @@ def create_views(pipeline: dlt.Pipeline, views: Sequence[View] = VIEWS) -> List[
     PostgreSQL's CREATE OR REPLACE cannot change a view's columns.
     """
     job_client = pipeline.destination_client()
-    if not isinstance(job_client, SqlJobClientBase):
+    if not is_sql_client(job_client):  # no SQL views (filesystem)
         return []
     needed = sorted({t for view in views for t in view.required + view.optional})
     with job_client:

@@ -17,6 +17,7 @@ from datetime import datetime
 from typing import Any, Dict, Iterable, List
 
 import dlt
+from dlt.destinations.exceptions import DestinationUndefinedEntity
 
 from .endpoints import Endpoint
 
@@ -44,9 +45,10 @@ def _loaded_rows(table: str, org_id: str, where_missing_since_null: bool) -> Lis
             with client.execute_query(query, org_id) as cursor:
                 names = [c[0] for c in cursor.description]
                 return [dict(zip(names, row)) for row in cursor.fetchall()]
-    except Exception as error:  # no destination yet, table not created: nothing loaded to compare
-        if "not exist" not in str(error).lower() and "not found" not in str(error).lower():
-            logger.warning("could not read loaded keys of %s for org %s: %s", table, org_id, error)
+    except DestinationUndefinedEntity:  # dlt's typed "no such table/dataset": nothing loaded yet
+        return []
+    except Exception as error:  # nothing to compare with means nothing deleted: safe, but say so
+        logger.warning("could not read loaded keys of %s for org %s: %s", table, org_id, error)
         return []
 
 

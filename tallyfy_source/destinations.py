@@ -15,16 +15,74 @@ dlt's own. Each class keeps dlt's destination name, so `.dlt/*.toml` sections
 (`[destination.duckdb]`, `[destination.postgres]`) and `DESTINATION__POSTGRES__*` apply.
 Use them like dlt's: `destination="tallyfy_source.destinations.postgres"` or
 `tallyfy_source.destinations.duckdb(credentials="file.duckdb")`.
+
+Every use of a name dlt does not publish (`SqlLoadJob`, its `_split_fragments`, the load
+package storage and its injectable context, `SqlJobClientBase` for `is_sql_client`) lives in this module and nowhere else. dlt is
+pinned to the minor versions the suite has run on; should an upgrade still remove one of
+them, `MISSING_INTERNALS` says which, and both classes then load with dlt's own per-table
+publish (each table as before or fully loaded, tables possibly mixed after a kill) after
+one warning line, instead of failing mid-load.
 """
 
-from typing import Any, Dict, List, Type
+import logging
+from typing import Any, Dict, List, Optional, Type
 
 import dlt
-from dlt.common.configuration.container import Container
 from dlt.common.destination import Destination
 from dlt.common.destination.reference import DestinationReference
-from dlt.common.storages.load_package import LoadPackageStateInjectableContext, PackageStorage
-from dlt.destinations.job_client_impl import SqlLoadJob
+
+logger = logging.getLogger("tallyfy_source")
+
+try:  # dlt internals: see the module docstring
+    from dlt.common.configuration.container import Container
+    from dlt.common.storages.load_package import LoadPackageStateInjectableContext, PackageStorage
+    from dlt.destinations.job_client_impl import SqlJobClientBase, SqlLoadJob
+except ImportError as error:  # pragma: no cover - only on a dlt that moved them
+    Container = LoadPackageStateInjectableContext = PackageStorage = None  # type: ignore[assignment,misc]
+    SqlLoadJob = SqlJobClientBase = object  # type: ignore[assignment,misc]
+    _IMPORT_ERROR: Optional[str] = str(error)
+else:
+    _IMPORT_ERROR = None
+
+
+def is_sql_client(job_client: Any) -> bool:
+    """A job client that runs SQL in the dataset (DuckDB, PostgreSQL, warehouses; not files)."""
+    return SqlJobClientBase is not object and isinstance(job_client, SqlJobClientBase)
+
+
+def missing_internals() -> Optional[str]:
+    """What one-transaction publishing needs from dlt and this dlt lacks (None: all there)."""
+    if _IMPORT_ERROR:
+        return _IMPORT_ERROR
+    needed = {
+        "SqlLoadJob.is_sql_job": getattr(SqlLoadJob, "is_sql_job", None),
+        "SqlLoadJob._split_fragments": getattr(SqlLoadJob, "_split_fragments", None),
+        "PackageStorage.COMPLETED_JOBS_FOLDER": getattr(PackageStorage, "COMPLETED_JOBS_FOLDER", None),
+        "PackageStorage.get_load_package_jobs": getattr(PackageStorage, "get_load_package_jobs", None),
+        "PackageStorage.get_job_file_path": getattr(PackageStorage, "get_job_file_path", None),
+    }
+    absent = [name for name, value in needed.items() if value is None]
+    return ", ".join(absent) or None
+
+
+MISSING_INTERNALS = missing_internals()
+_warned = False
+
+
+def publishes_in_one_transaction() -> bool:
+    """True when this dlt has what the one-transaction publish needs; else warns once."""
+    global _warned
+    if MISSING_INTERNALS is None:
+        return True
+    if not _warned:
+        logger.warning(
+            "dlt %s lacks %s, which publishing a whole load in one transaction needs: loading with"
+            " dlt's per-table publish (install the dlt version pinned in pyproject.toml to restore it)",
+            dlt.__version__, MISSING_INTERNALS,
+        )
+        _warned = True
+    return False
+
 
 # dlt destination names whose SQL clients run DDL and DML in one transaction, and which
 # the test suite loads into; others keep dlt's per-table transactions.
@@ -80,7 +138,10 @@ _clients: Dict[type, type] = {}
 
 
 def _publishing(client_class: type) -> type:
-    """`client_class` with the mix-in in front (one class per dlt client class)."""
+    """`client_class` with the mix-in in front (one class per dlt client class), or dlt's own
+    class when this dlt lacks what the mix-in needs."""
+    if not publishes_in_one_transaction():
+        return client_class
     if client_class not in _clients:
         _clients[client_class] = type(f"Atomic{client_class.__name__}", (PublishInOneTransaction, client_class), {})
     return _clients[client_class]

@@ -13,7 +13,10 @@ def _ts(value: Any) -> Any:
     if not isinstance(value, str):
         return value
     text = value[:-1] + "+00:00" if value.endswith("Z") else value
-    parsed = datetime.fromisoformat(text)
+    try:
+        parsed = datetime.fromisoformat(text)
+    except ValueError:
+        return None  # an unreadable time is loaded as null (with a warning)
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
 
 

@@ -28,7 +28,8 @@ def test_a_literal_plus_stays_a_plus(sim):
 def test_every_request_carries_the_three_documented_headers(sim):
     get(sim, "tags", {"per_page": 100})
     request = sim.requests[-1]
-    assert request["has_auth"] and request["has_client_header"] and request["status"] == 200
+    assert request["headers"] == {"Accept": "application/json", "X-Tallyfy-Client": "APIClient"}
+    assert request["has_auth"] and request["status"] == 200
 
 
 def test_a_rejected_token_is_a_one_line_error_without_the_token(sim):

@@ -77,7 +77,9 @@ def test_every_request_sends_the_documented_headers_and_page_size(sim, loader):
     loader.run()
     assert sim.requests, "no request reached the simulator"
     for request in sim.requests:
-        assert request["query"].get("per_page") == "100"
+        assert request["headers"] == {"Accept": "application/json", "X-Tallyfy-Client": "APIClient"}
+        assert request["has_auth"]
+        assert request["query"].get("per_page") == "100" or request["kind"] == "item"
         assert request["status"] == 200
 
 

@@ -43,3 +43,23 @@ def test_a_pipeline_reopened_by_name_gets_the_publishing_destination_back(sim, t
     loader.run(["tags"])
     attached = dlt.attach(loader.pipeline_name, pipelines_dir=str(tmp_path / "pipelines"))
     assert isinstance(attached.destination, destinations.duckdb)
+
+
+def test_a_dlt_without_the_internals_loads_with_its_own_per_table_publish_after_one_warning(
+        sim, tmp_path, monkeypatch, caplog):
+    """An upgrade that removed what the one-transaction publish needs must not break loading."""
+    caplog.set_level("WARNING", logger="tallyfy_source")
+    monkeypatch.setattr(destinations, "MISSING_INTERNALS", "SqlLoadJob._split_fragments")
+    monkeypatch.setattr(destinations, "_warned", False)
+    destination = destinations.duckdb(credentials=str(tmp_path / "fallback.duckdb"))
+    assert not issubclass(destination.client_class, destinations.PublishInOneTransaction)
+    loader = Loader(sim, tmp_path, destination)
+    loader.run(["tags"])
+    loader.run(["tags"])
+    assert loader.rows("SELECT count(*) FROM tallyfy.tags") == [(len(sim.org.tags),)]
+    warnings = [r.getMessage() for r in caplog.records if "per-table publish" in r.getMessage()]
+    assert len(warnings) == 1 and "SqlLoadJob._split_fragments" in warnings[0]
+
+
+def test_this_dlt_has_every_internal_the_publish_needs():
+    assert destinations.MISSING_INTERNALS is None
