@@ -5,6 +5,7 @@ dlt wraps an error raised while extracting in two or three layers
 innermost error we raised on purpose, or a config error dlt found.
 """
 
+import re
 from typing import Iterator
 
 from dlt.common.configuration.exceptions import ConfigFieldMissingException
@@ -41,9 +42,14 @@ def one_line_reason(error: BaseException) -> str:
     return f"{type(innermost).__name__}: {_first_line(innermost)}"
 
 
+_USERINFO_IN_URL = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://)[^/\s]+@")  # greedy: a password may hold "@"
+
+
 def _first_line(error: BaseException) -> str:
+    """The first line, with the user:password@ of any URL in it removed (a library's message
+    may echo a URL or DSN with its credentials)."""
     text = str(error).strip() or type(error).__name__
-    return text.splitlines()[0][:500]
+    return _USERINFO_IN_URL.sub(r"\1", text.splitlines()[0][:500])
 
 
 def exit_code(error: BaseException) -> int:

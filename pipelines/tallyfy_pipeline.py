@@ -17,7 +17,14 @@ import dlt
 from tallyfy_source import RESOURCE_NAMES, destinations, tallyfy_source
 from tallyfy_source.errors import ConfigError
 from tallyfy_source.reading import ReadReport
-from tallyfy_source.validation import check_per_page, check_requests_per_minute, check_resources
+from tallyfy_source.validation import (
+    check_base_url,
+    check_dataset_name,
+    check_per_page,
+    check_pipeline_name,
+    check_requests_per_minute,
+    check_resources,
+)
 
 from .errors import exit_code, one_line_reason
 from .summary import print_summary
@@ -32,8 +39,16 @@ DEFAULT_PIPELINE = "tallyfy"
 DEMO_PIPELINE = "tallyfy_demo"
 
 
+class OneLineParser(argparse.ArgumentParser):
+    """argparse answers bad flags with its whole usage; the command says one line, exit code 2."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        text = " ".join(message.split())
+        self.exit(2, f"{self.prog}: {text} (see {self.prog} --help)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = OneLineParser(
         prog="tallyfy-load",
         description="Load Tallyfy members, groups, tags and guests into DuckDB or any dlt destination.",
     )
@@ -42,8 +57,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--base-url", help="API root; default: config or https://go.tallyfy.com/api")
     parser.add_argument("--access-token", help="prefer SOURCES__TALLYFY__ACCESS_TOKEN or .dlt/secrets.toml: flags show in `ps`")
     parser.add_argument("--destination", default="duckdb", help="any dlt destination name (default: duckdb)")
-    parser.add_argument("--dataset", default="tallyfy", help="dataset / schema name (default: tallyfy)")
-    parser.add_argument("--pipeline-name", help=f"dlt pipeline name (default: {DEFAULT_PIPELINE}; with --demo: {DEMO_PIPELINE})")
+    parser.add_argument("--dataset", default="tallyfy", help="dataset / schema name: letters, digits, _ and - (default: tallyfy)")
+    parser.add_argument(
+        "--pipeline-name",
+        help=f"dlt pipeline name: letters, digits, _ and - (default: {DEFAULT_PIPELINE}; with --demo: {DEMO_PIPELINE})",
+    )
     parser.add_argument("--pipelines-dir", help="where dlt keeps pipeline state (default: ~/.dlt/pipelines)")
     parser.add_argument(
         "--duckdb-file",
@@ -61,13 +79,15 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def duckdb_path(args: argparse.Namespace) -> str:
+    default = DEMO_DUCKDB_FILE if args.demo else DEFAULT_DUCKDB_FILE
+    return os.path.abspath(args.duckdb_file or (None if args.demo else os.environ.get("TALLYFY_DUCKDB")) or default)
+
+
 def resolve_destination(args: argparse.Namespace) -> Any:
-    """The destination object; fails early (before any request) on an unknown name."""
+    """The destination object; fails early (before any request or file) on an unknown name."""
     if args.destination == "duckdb":
-        default = DEMO_DUCKDB_FILE if args.demo else DEFAULT_DUCKDB_FILE
-        path = os.path.abspath(args.duckdb_file or (None if args.demo else os.environ.get("TALLYFY_DUCKDB")) or default)
-        os.makedirs(os.path.dirname(path), exist_ok=True)
-        return destinations.duckdb(credentials=path)
+        return destinations.duckdb(credentials=duckdb_path(args))
     try:
         return destinations.atomic_destination(args.destination)
     except Exception:
@@ -75,6 +95,30 @@ def resolve_destination(args: argparse.Namespace) -> Any:
             f"unknown destination {args.destination!r}: use a dlt destination name such as duckdb,"
             " postgres, bigquery, snowflake, motherduck or filesystem (and install its extra)"
         ) from None
+
+
+def make_destination_folder(args: argparse.Namespace) -> None:
+    """The DuckDB file's folder, made only once every input was found good."""
+    if args.destination == "duckdb":
+        os.makedirs(os.path.dirname(duckdb_path(args)), exist_ok=True)
+
+
+def selected_resources(flag: Optional[str]) -> List[str]:
+    """All resources without the flag; a given but empty list is refused (it loaded everything)."""
+    if flag is None:
+        return check_resources(None)
+    names = [name.strip() for name in flag.split(",") if name.strip()]
+    if not names:
+        raise ConfigError(
+            f"--resources is empty: give a comma list of {','.join(RESOURCE_NAMES)},"
+            " or leave the flag out to load all"
+        )
+    return check_resources(names)
+
+
+def checked_pipeline_name(args: argparse.Namespace) -> str:
+    name = args.pipeline_name if args.pipeline_name is not None else (DEMO_PIPELINE if args.demo else DEFAULT_PIPELINE)
+    return check_pipeline_name(name)
 
 
 def loader_file_format(destination: Any) -> Optional[str]:
@@ -134,8 +178,14 @@ def open_pipeline(args: argparse.Namespace, pipeline_name: str, destination: Any
 
 
 def run(args: argparse.Namespace, out=None) -> int:
+    """Every input is checked (the source checks its own when it is made) before the first
+    file, folder or request: refused input leaves nothing behind."""
     out = out or sys.stdout
-    resources = check_resources(args.resources.split(",") if args.resources else None)
+    resources = selected_resources(args.resources)
+    pipeline_name = checked_pipeline_name(args)
+    check_dataset_name(args.dataset)
+    if args.base_url is not None:
+        check_base_url(args.base_url)
     destination = resolve_destination(args)
     with ExitStack() as stack:
         kwargs = source_kwargs(args)
@@ -147,7 +197,7 @@ def run(args: argparse.Namespace, out=None) -> int:
             print(f"demo: Tallyfy API simulator at {sim.base_url}, org {', '.join(sim.org_ids)}", file=out)
         reports: List[ReadReport] = []
         source = tallyfy_source(reports=reports, **kwargs).with_resources(*resources)
-        pipeline_name = args.pipeline_name or (DEMO_PIPELINE if args.demo else DEFAULT_PIPELINE)
+        make_destination_folder(args)
         stack.enter_context(pipeline_lock(args.pipelines_dir, pipeline_name))  # one run at a time
         pipeline = open_pipeline(args, pipeline_name, destination)
         pipeline.run(source, loader_file_format=loader_file_format(destination))
@@ -172,9 +222,27 @@ def failed_orgs(reports: List[ReadReport]) -> Dict[str, str]:
     return failed
 
 
+class FailuresReportedAtTheEnd(logging.Filter):
+    """Drops the source's per-walk failure lines (ERROR): the command prints one line per failed
+    org after the run, so without `-v` a failure is said once, not once per resource."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not (record.name == "tallyfy_source" and record.levelno == logging.ERROR)
+
+
+def setup_logging(verbose: bool) -> None:
+    """Log lines to stderr; the filter goes only on the handler made here (not on a host's own)."""
+    before = list(logging.getLogger().handlers)
+    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    if not verbose:
+        for handler in logging.getLogger().handlers:
+            if handler not in before:
+                handler.addFilter(FailuresReportedAtTheEnd())
+
+
 def main(argv: Optional[Sequence[str]] = None) -> int:
     args = build_parser().parse_args(argv)
-    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    setup_logging(args.verbose)
     try:
         return run(args)
     except KeyboardInterrupt:

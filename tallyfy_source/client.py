@@ -3,13 +3,14 @@
 dlt's `RESTClient` does the requests; this module gives it a session that
 (1) sends spaces as `%20` (Tallyfy does not decode `+`), (2) retries 429/5xx,
 dropped connections and truncated bodies with dlt's own Retry-After-aware
-backoff, logging one line per retry, and (3) turns the errors that retrying
-cannot fix into `TallyfyAPIError`s that say what to do.
+backoff, logging one line per retry, (3) never follows a redirect (the bearer
+token must not travel to another host) and (4) turns the errors that retrying
+cannot fix, a redirect included, into `TallyfyAPIError`s that say what to do.
 """
 
 import logging
 from typing import Any, List, Optional
-from urllib.parse import parse_qs, urlsplit, urlunsplit
+from urllib.parse import parse_qs, urljoin, urlsplit, urlunsplit
 
 import requests
 from dlt.common.configuration import resolve_configuration
@@ -34,7 +35,7 @@ from tenacity import (
 )
 
 from .endpoints import CLIENT_HEADER
-from .errors import TallyfyAPIError
+from .errors import TallyfyAPIError, shown_url
 
 logger = logging.getLogger("tallyfy_source")
 
@@ -64,15 +65,17 @@ def _path_of(url: str) -> str:
 
 
 class TallyfySession(Session):
-    """dlt's session, plus Tallyfy's query encoding and an optional request budget.
+    """dlt's session, plus Tallyfy's query encoding, an optional request budget, and no redirects.
 
     `requests` encodes a space as `+`, which Tallyfy reads literally; a literal
     `+` is always encoded as `%2B`, so every `+` left in the query is a space.
+    `base_url` (set by `make_client`) lets a redirect error name the base URL to use.
     """
 
     def __init__(self, timeout: float, budget: Any = None):
         super().__init__(timeout=timeout, raise_for_status=False)
         self.budget = budget
+        self.base_url: Optional[str] = None
 
     def prepare_request(self, request):  # type: ignore[no-untyped-def]
         prepared = super().prepare_request(request)
@@ -82,9 +85,52 @@ class TallyfySession(Session):
         return prepared
 
     def send(self, request, **kwargs):  # type: ignore[no-untyped-def]
+        """Send once, never following a redirect: `requests` would follow it with our headers."""
         if self.budget is not None:
             self.budget.acquire()
-        return super().send(request, **kwargs)
+        kwargs["allow_redirects"] = False
+        response = super().send(request, **kwargs)
+        if is_redirect(response):
+            response.close()
+            raise redirect_error(response, self.base_url)  # not retried: the next answer is the same
+        return response
+
+
+def is_redirect(response: Response) -> bool:
+    return 300 <= response.status_code < 400
+
+
+_NOT_FOLLOWED = "(the connector never follows redirects, so the token is not sent to another host)"
+
+
+def redirect_error(response: Response, base_url: Optional[str] = None) -> TallyfyAPIError:
+    """One line: where the API sent us and which base URL to configure instead; no
+    credentials or query string of either URL."""
+    status = response.status_code
+    request_url = response.request.url if response.request is not None else response.url
+    where = f"HTTP {status} on GET {urlsplit(request_url).path}"
+    location = response.headers.get("Location")
+    if not location:
+        fix = f"the API answered with a redirect but no Location: check base_url {_NOT_FOLLOWED}"
+        return TallyfyAPIError(f"{where}: {fix}", status=status)
+    target = urljoin(request_url, location)
+    suggestion = suggested_base_url(request_url, target, base_url)
+    message = f"{where}: the API redirected to {shown_url(target)}; point base_url at {suggestion} {_NOT_FOLLOWED}"
+    return TallyfyAPIError(message, status=status)
+
+
+def suggested_base_url(request_url: str, target: str, base_url: Optional[str]) -> str:
+    """The redirect target minus the request's path below the configured base, when the
+    target ends with that same path; else the target's scheme://host."""
+    origin = shown_url(target, path=False)
+    request_path, target_path = urlsplit(request_url).path, urlsplit(target).path
+    base_path = urlsplit(base_url).path.rstrip("/") if base_url else None
+    if base_path is None or not request_path.startswith(base_path + "/"):
+        return origin
+    below_base = request_path[len(base_path):]
+    if not target_path.endswith(below_base):
+        return origin
+    return origin + target_path[: -len(below_base)]
 
 
 def _log_retry(state: RetryCallState) -> None:
@@ -154,8 +200,11 @@ def make_session(
 def check_response(response: Response, *args: Any, **kwargs: Any) -> None:
     """Response hook: read the envelope once, or raise an error that says what to do.
 
-    Runs inside the retried `send`, so a truncated body is retried like a 503.
+    Runs inside the retried `send`, so a truncated body is retried like a 503. A
+    redirect is left to `TallyfySession.send`, which knows the base URL.
     """
+    if is_redirect(response):
+        return
     if response.status_code in DEFAULT_RETRY_STATUS:
         raise RetryableStatus(response)  # dlt's retry reads `.response` for Retry-After
     if response.status_code >= 400:
@@ -209,12 +258,14 @@ class TallyfyRESTClient(RESTClient):
 
 def make_client(base_url: str, access_token: str, session: Optional[TallyfySession] = None) -> RESTClient:
     """A dlt `RESTClient` for Tallyfy: bearer auth, JSON, `X-Tallyfy-Client`, `data` selector."""
+    session = session or make_session()
+    session.base_url = base_url.rstrip("/")
     return TallyfyRESTClient(
         base_url=base_url.rstrip("/"),
         headers={"Accept": "application/json", CLIENT_HEADER[0]: CLIENT_HEADER[1]},
         auth=BearerTokenAuth(access_token),
         data_selector="data",
-        session=session or make_session(),
+        session=session,
     )
 
 
@@ -227,7 +278,7 @@ def describe_failure(error: BaseException) -> str:
         return f"no answer from {where.hostname or 'the API'} on GET {where.path} in time, after every retry; try again later"
     if isinstance(error, requests.exceptions.ConnectionError):
         reason = "connection refused" if "refused" in str(error).lower() else "connection failed"
-        host = f"{where.scheme}://{where.netloc}" if where.netloc else "the API"
+        host = shown_url(url, path=False) if where.netloc else "the API"
         return f"cannot reach {host} ({reason}) on GET {where.path}: check the base URL and the network"
     text = str(error).strip()
     return text.splitlines()[0] if text else type(error).__name__

@@ -4,6 +4,7 @@ Messages name the org, the endpoint and the fix, and never contain the token.
 """
 
 from typing import Optional
+from urllib.parse import urlsplit
 
 
 class TallyfyError(Exception):
@@ -25,3 +26,20 @@ class TallyfyAPIError(TallyfyError):
 
 class PaginationError(TallyfyError):
     """The server's pages cannot be trusted (e.g. the same page served twice)."""
+
+
+def shown_url(url: str, path: bool = True) -> str:
+    """`url` as a message may show it: scheme, host, port and (if `path`) path only.
+
+    Why: user:password@ and query strings can carry credentials; messages never echo them.
+    """
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    if ":" in host:
+        host = f"[{host}]"  # IPv6
+    try:
+        port = parts.port
+    except ValueError:
+        port = None
+    origin = f"{parts.scheme}://{host}{f':{port}' if port else ''}"
+    return origin + (parts.path if path else "")

@@ -7,11 +7,12 @@ import ipaddress
 import json
 import re
 from typing import Iterable, List, Optional, Sequence, Union
-from urllib.parse import urlsplit
+from urllib.parse import SplitResult, urlsplit
 
 from dlt.common.typing import ConfigValueSentinel
 
 from .endpoints import MAX_PER_PAGE, RESOURCE_NAMES
+from .deletes import DELETE_MODES
 from .errors import ConfigError
 
 NO_ORG_ID = (
@@ -66,20 +67,79 @@ def _is_loopback(host: str) -> bool:
         return False
 
 
+_USERINFO = re.compile(r"^(?:[A-Za-z][A-Za-z0-9+.-]*:)?(?://)?[^/?#]*@")  # user[:password]@ before the host
+
+
 def check_base_url(base_url: Optional[str]) -> str:
+    """The API root as requests will use it; never echoes credentials or a query back."""
     url = (base_url or "").strip()
+    if _USERINFO.match(url):
+        raise ConfigError(
+            "base URL contains credentials (user:password@ before the host): remove them;"
+            " the connector authenticates with the access token only"
+        )
+    _refuse_query_and_fragment(url)
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ConfigError(
             f"base URL {url!r} is not an http(s) URL: use https://go.tallyfy.com/api"
             " (or your simulator's http://127.0.0.1:PORT/api)"
         )
+    _check_port(url, parts)
     if parts.scheme == "http" and not _is_loopback(parts.hostname):
         raise ConfigError(
             f"base URL {url!r} uses plain http to a remote host, which would send the token in"
             " clear text: use https://"
         )
     return url.rstrip("/")
+
+
+def _refuse_query_and_fragment(url: str) -> None:
+    """Request paths are appended to the base URL: a `?` or `#` in it sends every request to
+    the wrong place. The query is not echoed: it may hold a key."""
+    plain = url.split("?", 1)[0].split("#", 1)[0]
+    if "?" in url:
+        raise ConfigError(
+            f"base URL {plain!r} has a query string: remove the query ('?' and all after it);"
+            " the base URL is the API root alone, such as https://go.tallyfy.com/api"
+        )
+    if "#" in url:
+        raise ConfigError(
+            f"base URL {plain!r} has a fragment: remove the fragment ('#' and all after it);"
+            " the base URL is the API root alone, such as https://go.tallyfy.com/api"
+        )
+
+
+def _check_port(url: str, parts: SplitResult) -> None:
+    try:
+        parts.port
+    except ValueError:
+        raise ConfigError(f"base URL {url!r} has a port that is not a number from 0 to 65535") from None
+
+
+_NAME = re.compile(r"[A-Za-z0-9_-]{1,100}")
+
+
+def check_pipeline_name(name: Optional[str]) -> str:
+    """dlt makes a folder (and the lock a file) of this name: `../x` or `a/b` would land
+    elsewhere, and dlt refuses `.` only after the lock file exists."""
+    if name is None or not _NAME.fullmatch(name):
+        raise ConfigError(
+            f"pipeline name {str(name)[:60]!r} is not allowed: use 1 to 100 letters, digits,"
+            " '_' or '-' (it names a folder under the pipelines dir)"
+        )
+    return name
+
+
+def check_dataset_name(name: Optional[str]) -> str:
+    """dlt would silently rename a dataset such as `../x` (to `_x`): the summary and the user's
+    queries would then name a schema that does not exist."""
+    if name is None or not _NAME.fullmatch(name):
+        raise ConfigError(
+            f"dataset name {str(name)[:60]!r} is not allowed: use 1 to 100 letters, digits,"
+            " '_' or '-' (it names the schema the tables go to)"
+        )
+    return name
 
 
 def check_per_page(per_page: int) -> int:
@@ -118,7 +178,7 @@ def check_requests_per_minute(value: int) -> int:
 
 
 def check_deleted_records(mode: str) -> str:
-    if mode not in ("delete", "flag"):
+    if mode not in DELETE_MODES:
         raise ConfigError(f"deleted_records {mode!r} is not known: use \"delete\" or \"flag\"")
     return mode
 

@@ -1,0 +1,100 @@
+"""Odd input to `tallyfy-load` is refused before any request and before anything is written:
+one stderr line starting `tallyfy-load: `, exit code 2, no new file or folder, no secret echoed."""
+
+import os
+
+import pytest
+
+from tests.test_command import run_command
+
+LEAKS = ("leakuser", "leakpass", "leaktoken")
+
+
+def base(sim):
+    return sim.base_url
+
+
+def with_query(sim):
+    return f"{sim.base_url}?x=1"
+
+
+def with_token_query(sim):
+    return f"{sim.base_url}?api_key=leaktoken"
+
+
+def with_fragment(sim):
+    return f"{sim.base_url}#users"
+
+
+def with_credentials(sim):
+    return f"http://leakuser:leakpass@127.0.0.1:{sim.port}/api"
+
+
+def with_user_only(sim):
+    return f"http://leakuser@127.0.0.1:{sim.port}/api"
+
+
+CASES = {
+    # name: (flags, env overrides (value or f(sim)), text the one stderr line must contain)
+    "query": (["--base-url", with_query], {}, "remove the query"),
+    "query-with-token": (["--base-url", with_token_query], {}, "remove the query"),
+    "query-from-env": ([], {"SOURCES__TALLYFY__BASE_URL": with_query}, "remove the query"),
+    "fragment": (["--base-url", with_fragment], {}, "remove the"),
+    "credentials": (["--base-url", with_credentials], {}, "credentials"),
+    "user-only": (["--base-url", with_user_only], {}, "credentials"),
+    "credentials-from-env": ([], {"SOURCES__TALLYFY__BASE_URL": with_credentials}, "credentials"),
+    "credentials-not-http": (["--base-url", "leakuser:leakpass@go.tallyfy.com/api"], {}, "credentials"),
+    "resources-empty": (["--resources", ""], {}, "--resources is empty"),
+    "resources-blank": (["--resources", " , "], {}, "--resources is empty"),
+    "per-page-text": (["--per-page", "abc"], {}, "--per-page"),
+    "requests-per-minute-text": (["--requests-per-minute", "x"], {}, "--requests-per-minute"),
+    "deleted-records-unknown": (["--deleted-records", "purge"], {}, "--deleted-records"),
+    "unknown-flag": (["--no-such-flag"], {}, "--no-such-flag"),
+    "pipeline-name-escapes": (["--pipeline-name", "../escaped"], {}, "pipeline name"),
+    "pipeline-name-slash": (["--pipeline-name", "a/b"], {}, "pipeline name"),
+    "pipeline-name-backslash": (["--pipeline-name", "a\\b"], {}, "pipeline name"),
+    "pipeline-name-dot": (["--pipeline-name", "tallyfy.prod"], {}, "pipeline name"),
+    "pipeline-name-empty": (["--pipeline-name", ""], {}, "pipeline name"),
+    "dataset-escapes": (["--dataset", "../x"], {}, "dataset name"),
+    "dataset-empty": (["--dataset", ""], {}, "dataset name"),
+    "per-page-out-of-range": (["--per-page", "0"], {}, "per_page 0"),
+    "per-page-from-env": ([], {"SOURCES__TALLYFY__PER_PAGE": "500"}, "per_page 500"),
+    "unknown-destination": (["--destination", "nosuchdb"], {}, "unknown destination"),
+}
+
+
+def resolve(value, sim):
+    return value(sim) if callable(value) else value
+
+
+@pytest.mark.parametrize("case", list(CASES))
+def test_bad_input_is_refused_in_one_line_before_any_request_or_file(sim, tmp_path, case):
+    flags, env_overrides, expected = CASES[case]
+    env = {**sim.env(), **{name: resolve(value, sim) for name, value in env_overrides.items()}}
+    args = [resolve(a, sim) for a in flags]
+    args += ["--pipelines-dir", str(tmp_path / "pipelines"), "--duckdb-file", str(tmp_path / "db" / "t.duckdb")]
+    before = sorted(os.listdir(tmp_path))
+    result = run_command(args, tmp_path, env)
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert result.returncode == 2, result.stderr
+    assert len(lines) == 1 and lines[0].startswith("tallyfy-load: "), lines
+    assert expected in lines[0], lines[0]
+    for secret in LEAKS:
+        assert secret not in result.stdout + result.stderr, lines[0]
+    assert sim.request_count() == 0
+    assert sorted(os.listdir(tmp_path)) == before  # no pipelines dir, no duckdb file or folder, nothing stray
+
+
+def test_help_still_prints_the_usage(tmp_path):
+    result = run_command(["--help"], tmp_path)
+    assert result.returncode == 0 and "usage: tallyfy-load" in result.stdout and "--resources" in result.stdout
+    assert os.listdir(tmp_path) == []
+
+
+@pytest.mark.parametrize("name", ["tallyfy", "Tallyfy_prod-2", "a"])
+def test_plain_pipeline_and_dataset_names_are_accepted(sim, tmp_path, name):
+    result = run_command(["--resources", "tags", "--pipeline-name", name, "--dataset", name,
+                          "--pipelines-dir", str(tmp_path / "p"), "--duckdb-file", str(tmp_path / "db" / "t.duckdb")],
+                         tmp_path, sim.env())
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "db" / "t.duckdb").exists()
