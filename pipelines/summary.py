@@ -5,6 +5,8 @@ from typing import Dict, List, Optional
 
 import dlt
 
+from tallyfy_source.errors import shown_url
+
 
 def rows_loaded_this_run(pipeline: dlt.Pipeline) -> Dict[str, int]:
     trace = pipeline.last_trace
@@ -47,6 +49,9 @@ def print_summary(pipeline: dlt.Pipeline, resources: List[str], out=None) -> Non
         total = in_table.get(table)
         print(f"{table:<{width}}  {loaded.get(table, 0):>15}  {'-' if total is None else total:>13}", file=out)
     client_config = pipeline.destination_client().config
-    where = getattr(getattr(client_config, "credentials", None), "database", None) or getattr(client_config, "bucket_url", None)
+    bucket = getattr(client_config, "bucket_url", None)
+    if bucket and "://" in str(bucket):
+        bucket = shown_url(str(bucket))  # s3://key:secret@bucket must not be printed
+    where = getattr(getattr(client_config, "credentials", None), "database", None) or bucket
     destination = pipeline.destination.destination_name
     print(f"destination: {destination}, dataset: {pipeline.dataset_name}" + (f", at {where}" if where else ""), file=out)

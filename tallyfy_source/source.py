@@ -108,8 +108,9 @@ def endpoint_rows(
                 if not read.report.unconfirmed:
                     sweeps[org_id] = now.isoformat()
         except READ_FAILURES as error:
-            if getattr(error, "status", None) == 401:
-                raise  # the token is shared by every org: stop the run at once
+            status = getattr(error, "status", None) or 0
+            if status == 401 or 300 <= status < 400:
+                raise  # the token and the base URL are shared by every org: stop the run at once
             read.report.error = describe_failure(error)
             logger.error("%s of org %s failed, other orgs go on: %s", endpoint.resource, org_id, read.report.error)
             continue
