@@ -1,7 +1,8 @@
 """What differs per Tallyfy list endpoint, written once.
 
-Both the dlt source and the bundled simulator read this table, so the two can
-never disagree on a path, a key, a default page size or a quirk.
+The dlt source reads this table. The bundled simulator keeps its own idea of the server
+(`simulator/directory.py`): a fake built from this table would only prove that the client
+agrees with itself.
 """
 
 from dataclasses import dataclass, field
@@ -19,7 +20,6 @@ class Endpoint:
     resource: str  # dlt resource and table name
     path: str  # path segment after the org
     primary_key: Tuple[str, ...]  # always led by org_id
-    server_default_per_page: int  # what the server uses when per_page is absent
     sort_param: str  # name of the sort query parameter
     update_field: Optional[str] = None  # None: the endpoint has no update time
     params: Dict[str, str] = field(default_factory=dict)  # sent on every request
@@ -39,7 +39,6 @@ MEMBERS = Endpoint(
     resource="members",
     path="users",
     primary_key=("org_id", "id"),
-    server_default_per_page=9999,
     sort_param="sort",
     update_field="updated_at",
     params={"with": "stats"},
@@ -48,7 +47,6 @@ GROUPS = Endpoint(
     resource="groups",
     path="groups",
     primary_key=("org_id", "id"),
-    server_default_per_page=10,
     sort_param="sort_by",
     update_field="updated_at",
     child_lists=("members", "guests"),
@@ -57,7 +55,6 @@ TAGS = Endpoint(
     resource="tags",
     path="tags",
     primary_key=("org_id", "id"),
-    server_default_per_page=10,
     sort_param="sort",
     params={"with": "statistics", "all": "true"},
 )
@@ -65,7 +62,6 @@ GUESTS = Endpoint(
     resource="guests",
     path="guests",
     primary_key=("org_id", "email"),
-    server_default_per_page=999,
     sort_param="sort",
 )
 

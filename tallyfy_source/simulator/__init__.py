@@ -7,7 +7,8 @@
 """
 
 from .faults import Fault, FaultPlan, change_between
-from .org import SyntheticOrg, format_ts, parse_ts
+from .org import SyntheticOrg
 from .server import Simulator
+from .timestamps import format_ts, parse_ts
 
 __all__ = ["Simulator", "SyntheticOrg", "FaultPlan", "Fault", "change_between", "format_ts", "parse_ts"]

@@ -6,7 +6,8 @@ never faulted). Those list requests are numbered 1, 2, 3, ... (`plan.requests_se
 a rule matches on that number and/or resource, org and page. A rule fires at most
 `times` times (None = always), so a client's retry of the same page succeeds.
 
-Kinds:
+Kinds (what each does to the answer is the fault's own method: `before_serving`, `replacement`,
+`page_served`, `alter`; the server just asks):
   status        answer `status` (default 503) with a JSON error body
   retry_after   answer `status` (default 429) with `Retry-After: <retry_after>`
                 (seconds like "0"/"2", or an HTTP date)
@@ -26,12 +27,17 @@ Kinds:
 import random
 import threading
 from dataclasses import dataclass, field
-from typing import Any, Callable, Dict, List, Optional, Sequence, Union
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, Union
+
+from .replies import Reply, error, too_many_attempts
 
 KINDS = ("status", "retry_after", "reset", "timeout", "truncated", "not_json", "missing_meta", "loop",
          "wrong_total", "mutate")
 #: kinds a retrying client should recover from; the default for `FaultPlan.random`
 TRANSIENT_KINDS = ("status", "retry_after", "reset", "truncated", "not_json")
+#: what `not_json` serves: a maintenance page
+MAINTENANCE_PAGE = (b"<!DOCTYPE html><html><head><title>Tallyfy</title></head><body>"
+                    b"<h1>We'll be right back</h1></body></html>")
 
 
 @dataclass
@@ -74,6 +80,56 @@ class Fault:
             if n not in wanted:
                 return False
         return True
+
+    # ---------------------------------------------------------------- what it does to an answer
+    def before_serving(self) -> None:
+        """mutate: change the org before the page is read. Called outside the org's lock: the
+        action takes it through the org's mutators."""
+        if self.kind == "mutate" and self.action is not None:
+            self.action()
+
+    def replacement(self) -> Optional[Reply]:
+        """The answer given instead of the page (status, retry_after, reset, not_json), or None."""
+        if self.kind == "status":
+            unavailable = self.status == 503
+            reply = error(self.status, "Service Unavailable" if unavailable else "Server Error",
+                          "SERVICE_UNAVAILABLE" if unavailable else "SERVER_ERROR")
+        elif self.kind == "retry_after":
+            reply = too_many_attempts(self.status)
+            reply.headers["Retry-After"] = self.retry_after
+            reply.headers["X-RateLimit-Remaining"] = "0"
+        elif self.kind == "reset":
+            reply = Reply(0)
+            reply.reset = True
+        elif self.kind == "not_json":
+            reply = Reply(200, raw=MAINTENANCE_PAGE, content_type="text/html")
+        else:
+            return None
+        reply.fault = self
+        return reply
+
+    def page_served(self, page: int) -> int:
+        """Whose rows the page asked for gets: loop serves page 1's under any number."""
+        return 1 if self.kind == "loop" else page
+
+    def alter(self, reply: Reply) -> Reply:
+        """The normal page, changed: missing_meta and wrong_total change the body, truncated and
+        timeout how it is sent. Every kind that gets here marks the answer as its own."""
+        if self.kind == "missing_meta":
+            del reply.body["meta"]
+        elif self.kind == "wrong_total":
+            reply.body["meta"]["pagination"]["total"] += self.total_delta
+        elif self.kind == "truncated":
+            reply.truncate = self._cut
+        elif self.kind == "timeout":
+            reply.delay = self.delay
+        reply.fault = self
+        return reply
+
+    def _cut(self, payload: bytes) -> Tuple[bytes, int]:
+        """(the bytes sent, the Content-Length announced) of a truncated body."""
+        cut = max(1, min(len(payload) - 1, int(len(payload) * self.fraction)))
+        return payload[:cut], (len(payload) if self.full_length else cut)
 
 
 class FaultPlan:

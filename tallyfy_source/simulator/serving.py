@@ -1,0 +1,151 @@
+"""How a stored record is served: the description of one served resource, the paging
+parameters, sorting, and the API copy of a record (update-time key renamed, `with=` includes
+wrapped as `{"data": ...}`).
+
+Both the org (its `served()` oracle) and the server use this; it imports neither. A family
+module (`directory.py`, later `workflow.py`) describes its resources with `ServedResource`;
+`families.py` collects them by path segment.
+"""
+
+from dataclasses import dataclass, field
+from typing import Any, Callable, Dict, Iterable, List, Optional, Set, Tuple
+
+from .records import TIE_FIELD, UPDATABLE
+from .timestamps import parse_ts
+
+#: the largest page the server hands out: a bigger `per_page` is cut to this
+MAX_PER_PAGE = 100
+#: fields compared as times when sorting (an unreadable time sorts with the missing ones)
+TIME_FIELDS = {"created_at", "updated_at", "last_login_at", "last_accessed_at"}
+
+Record = Dict[str, Any]
+Query = Dict[str, str]
+#: `(org, include) -> ctx`: indexes an include needs, built once per request
+ContextBuilder = Callable[[Any, Set[str]], Dict[str, Any]]
+#: `(org, record, include, ctx) -> {field: wrapped value}`: the includes asked for, in field order
+IncludeRenderer = Callable[[Any, Record, Set[str], Dict[str, Any]], Dict[str, Any]]
+
+
+def _no_context(org: Any, include: Set[str]) -> Dict[str, Any]:
+    return {}
+
+
+def _no_includes(org: Any, rec: Record, include: Set[str], ctx: Dict[str, Any]) -> Dict[str, Any]:
+    return {}
+
+
+@dataclass(frozen=True)
+class ServedResource:
+    """What the server does with one record kind: its routes, paging, order, search, includes.
+    The org stores the records; this says how the API hands them out."""
+
+    resource: str  # the org's record kind
+    path: str  # path segment after `/organizations/{org}/`
+    model: str  # model name in a single record's 404 message
+    default_per_page: int  # the page size when `per_page` is absent
+    sort_params: Tuple[str, ...]  # accepted sort parameter names, the first non-empty one counts
+    sort_fields: Dict[str, str]  # sortable name -> stored field compared
+    default_sort: str  # stored field of the default order (ascending; ties by id)
+    search_fields: Tuple[str, ...]  # fields `q` searches (case-insensitive substring)
+    item_key: Callable[[str], Any] = str  # path segment -> the org's key (None: no such record)
+    #: `query -> keep(record)`, or None when the query shows every record
+    list_filter: Optional[Callable[[Query], Optional[Callable[[Record], bool]]]] = None
+    include_context: ContextBuilder = field(default=_no_context)
+    includes: IncludeRenderer = field(default=_no_includes)
+
+    def order(self, query: Query) -> Tuple[str, bool]:
+        """(stored field, descending) the query asks for; the default order when it names no
+        sortable field (the first sort parameter given decides, even when its field is unknown)."""
+        for name in self.sort_params:
+            spec = query.get(name, "").strip()
+            if not spec:
+                continue
+            stored = self.sort_fields.get(spec.lstrip("-+").strip())
+            if stored is not None:
+                return stored, spec.startswith("-")
+            break  # unknown field: default order
+        return self.default_sort, False
+
+    def select(self, recs: List[Record], query: Query) -> List[Record]:
+        """The records a list request shows, order kept: the list filter, then `q`."""
+        keep = self.list_filter(query) if self.list_filter is not None else None
+        if keep is not None:
+            recs = [r for r in recs if keep(r)]
+        q = query.get("q", "")
+        if q:
+            needle = q.casefold()
+            recs = [r for r in recs if any(needle in str(r.get(f) or "").casefold() for f in self.search_fields)]
+        return recs
+
+
+# ------------------------------------------------------------------ paging
+def paging(query: Dict[str, str], default_per_page: int) -> Tuple[int, int, Dict[str, List[str]]]:
+    """(per_page, page, validation errors) of a list request; a `per_page` above the cap is cut."""
+    errors: Dict[str, List[str]] = {}
+    per_page = default_per_page
+    if "per_page" in query:
+        try:
+            per_page = int(query["per_page"])
+            if per_page <= 0:
+                errors["per_page"] = ["The per page must be at least 1."]
+        except ValueError:
+            errors["per_page"] = ["The per page must be an integer."]
+        per_page = min(per_page, MAX_PER_PAGE)
+    page = 1
+    if "page" in query:
+        try:
+            page = int(query["page"])
+            if page <= 0:
+                errors["page"] = ["The page must be at least 1."]
+        except ValueError:
+            errors["page"] = ["The page must be an integer."]
+    return per_page, page, errors
+
+
+# ------------------------------------------------------------------ sorting
+def _sort_value(rec: Record, field: str):
+    value = rec.get(field)
+    if value is None:
+        return (0, "")
+    if field in TIME_FIELDS and isinstance(value, str):
+        try:
+            return (1, parse_ts(value))
+        except ValueError:
+            return (0, "")  # an unreadable time sorts with the missing ones
+    if isinstance(value, str):
+        return (1, value.casefold())
+    return (1, value)
+
+
+def sort_records(resource: str, recs: List[Record], field: str, descending: bool = False) -> List[Record]:
+    """Sort by a stored field, ties broken by the record's id (same direction)."""
+    tie = TIE_FIELD[resource]
+    return sorted(recs, key=lambda r: (_sort_value(r, field), r[tie]), reverse=descending)
+
+
+# ------------------------------------------------------------------ rendering
+def serve_record(served: ServedResource, org: Any, rec: Record, include: Set[str],
+                 update_field_name: str = "updated_at", ctx: Optional[Dict[str, Any]] = None) -> Record:
+    """The API copy of a stored record: update-time key renamed, includes wrapped."""
+    if served.resource in UPDATABLE and update_field_name != "updated_at":
+        out = {(update_field_name if k == "updated_at" else k): v for k, v in rec.items()}
+    else:
+        out = dict(rec)
+    for k, v in out.items():  # records are flat: one level of copying is enough
+        if isinstance(v, list):
+            out[k] = list(v)
+        elif isinstance(v, dict):
+            out[k] = dict(v)
+    out.update(served.includes(org, rec, include, ctx or {}))
+    return out
+
+
+def serve_all(served: ServedResource, org: Any, records: Iterable[Record], include: Iterable[str] = (),
+              update_field_name: str = "updated_at", query: Optional[Query] = None) -> List[Record]:
+    """Every record a list request with `query` shows, in the default order, as served
+    (not paged). Call with the org's lock held."""
+    recs = served.select(list(records), query or {})
+    recs = sort_records(served.resource, recs, served.default_sort)
+    include = set(include)
+    ctx = served.include_context(org, include)
+    return [serve_record(served, org, r, include, update_field_name, ctx) for r in recs]
