@@ -10,6 +10,7 @@ import dlt
 
 from pipelines.lock import pipeline_lock
 from tallyfy_source import tallyfy_source
+from tallyfy_source.resume import discard_interrupted_load
 
 if __name__ == "__main__":
     with pipeline_lock(None, "tallyfy"):
@@ -17,9 +18,7 @@ if __name__ == "__main__":
         # or name bigquery, snowflake, motherduck or filesystem (and set its keys)
         pipeline = dlt.pipeline(pipeline_name="tallyfy", destination="tallyfy_source.destinations.postgres",
                                 dataset_name="tallyfy")
-        if pipeline.has_pending_data:
-            # an earlier run was interrupted: redo it from the last completed load, as tallyfy-load
-            # does (resuming dlt's half-loaded package can duplicate group rows)
-            pipeline = pipeline.drop()
+        # an earlier run was interrupted: redo it from the last completed load, as tallyfy-load does
+        pipeline, _ = discard_interrupted_load(pipeline)
         load_info = pipeline.run(tallyfy_source())
         print(load_info)

@@ -15,7 +15,9 @@ from typing import Any, Dict, List, Optional, Sequence
 import dlt
 
 from tallyfy_source import RESOURCE_NAMES, destinations, tallyfy_source
+from tallyfy_source.deletes import DELETE_MODES
 from tallyfy_source.errors import ConfigError
+from tallyfy_source.resume import discard_interrupted_load
 from tallyfy_source.reading import ReadReport
 from tallyfy_source.validation import (
     check_base_url,
@@ -72,7 +74,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--requests-per-minute", type=int, default=None, help="request budget for the run (default: 100)")
     parser.add_argument("--full-refresh", action="store_true", help="ignore stored cursors and re-read everything")
     parser.add_argument("--sweep", action="store_true", help="read every member and group to find deleted ones (default: when the last sweep is older than sweep_interval_hours, 24)")
-    parser.add_argument("--deleted-records", choices=["delete", "flag"], help="records missing upstream: delete them (default) or keep them flagged with missing_since")
+    parser.add_argument("--deleted-records", choices=DELETE_MODES, help="records missing upstream: delete them (default) or keep them flagged with missing_since")
     parser.add_argument("--progress", action="store_true", help="log extract/normalize/load progress")
     parser.add_argument("--demo-members", type=int, default=300, help=argparse.SUPPRESS)
     parser.add_argument("-v", "--verbose", action="store_true", help="log each walk and retry")
@@ -151,30 +153,18 @@ def source_kwargs(args: argparse.Namespace) -> Dict[str, Any]:
 
 
 def open_pipeline(args: argparse.Namespace, pipeline_name: str, destination: Any) -> dlt.Pipeline:
-    """The dlt pipeline, with any package an interrupted run left behind discarded.
-
-    Resuming such a package is not safe: dlt copies a half-copied staging file again, and
-    its merge then duplicates root rows of tables with child tables. Dropping the local
-    working folder makes dlt restore the state from the last COMPLETED load in the
-    destination, so this run reads everything since then again; merges are idempotent, so
-    tables that already took part of the dropped package stay exact.
-    """
-
-    def pipeline() -> dlt.Pipeline:
-        return dlt.pipeline(
-            pipeline_name=pipeline_name,
-            destination=destination,
-            dataset_name=args.dataset,
-            pipelines_dir=args.pipelines_dir,
-            progress="log" if args.progress else None,
-        )
-
-    opened = pipeline()
-    if not opened.has_pending_data:
-        return opened
-    print("tallyfy-load: an earlier run was interrupted: redoing it from the last completed load", file=sys.stderr)
-    opened.drop()
-    return pipeline()
+    """The dlt pipeline, with any package an interrupted run left behind discarded (see
+    `tallyfy_source.resume`)."""
+    opened, discarded = discard_interrupted_load(dlt.pipeline(
+        pipeline_name=pipeline_name,
+        destination=destination,
+        dataset_name=args.dataset,
+        pipelines_dir=args.pipelines_dir,
+        progress="log" if args.progress else None,
+    ))
+    if discarded:
+        print("tallyfy-load: an earlier run was interrupted: redoing it from the last completed load", file=sys.stderr)
+    return opened
 
 
 def run(args: argparse.Namespace, out=None) -> int:
