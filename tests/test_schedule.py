@@ -163,3 +163,11 @@ def test_the_deploy_script_is_what_dlt_deploy_can_read_and_it_loads(sim, tmp_pat
     check = Loader(sim, tmp_path, dlt.destinations.postgres(credentials=env["DESTINATION__POSTGRES__CREDENTIALS"]),
                    pipeline_name="check")
     assert_tables_equal_simulator(check, org)
+
+
+def test_the_lock_file_sits_beside_the_pipeline_folder_on_any_os(tmp_path):
+    """Built with os.path only (no POSIX path literals), so the command starts on Windows too."""
+    from pipelines.lock import lock_path
+
+    assert lock_path(str(tmp_path), "tallyfy") == os.path.join(str(tmp_path), ".tallyfy.lock")
+    assert lock_path(os.path.join(str(tmp_path), "sub", ".."), "x") == os.path.join(str(tmp_path), ".x.lock")
