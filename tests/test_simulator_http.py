@@ -25,7 +25,7 @@ def test_auth_and_routing_errors(sim, org):
     assert get(sim, org.org_id, "users", headers={**h, "Authorization": "Bearer nope"}).status_code == 401
     r = get(sim, org.org_id, "users", headers={k: v for k, v in h.items() if k != "X-Tallyfy-Client"})
     assert r.status_code == 404 and r.json()["code"] == "ENDPOINT_NOT_FOUND"
-    r = get(sim, org.org_id, "checklists")
+    r = get(sim, org.org_id, "blueprints")
     assert r.status_code == 404 and r.json()["code"] == "ENDPOINT_NOT_FOUND"
     r = get(sim, "0" * 32, "users")
     assert r.status_code == 403 and r.json()["code"] == "FORBIDDEN"

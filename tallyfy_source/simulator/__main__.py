@@ -1,6 +1,7 @@
 """Run the simulator standalone.
 
     python -m tallyfy_source.simulator --port 8765 --members 300 --seed 1
+    python -m tallyfy_source.simulator --templates 40 --processes 600 --oneoff-tasks 300   # with workflow data
 
 Prints the base URL, org id(s), token and the env vars that point the connector
 at it, then serves until Ctrl-C or SIGTERM.
@@ -29,6 +30,9 @@ def main(argv: Optional[List[str]] = None) -> int:
     p.add_argument("--tags", type=int, default=200)
     p.add_argument("--guests", type=int, default=60)
     p.add_argument("--memberships-per-group", type=float, default=None)
+    p.add_argument("--templates", type=int, default=0, help="workflow templates (default 0: no workflow data)")
+    p.add_argument("--processes", type=int, default=0, help="processes launched from the templates")
+    p.add_argument("--oneoff-tasks", type=int, default=0, help="tasks outside any process")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--latency", type=float, default=0.0, help="seconds slept per request")
     p.add_argument("--rate-limit", type=int, default=None, metavar="N", help="requests per minute")
@@ -41,7 +45,8 @@ def main(argv: Optional[List[str]] = None) -> int:
     org_ids = a.org or [default_org_id(a.seed if i == 0 else f"{a.seed}:{i}") for i in range(a.orgs or 1)]
     orgs = [SyntheticOrg.generate(org_id=oid, members=a.members, groups=a.groups, tags=a.tags,
                                   guests=a.guests, memberships_per_group=a.memberships_per_group,
-                                  seed=a.seed)
+                                  seed=a.seed, templates=a.templates, processes=a.processes,
+                                  oneoff_tasks=a.oneoff_tasks)
             for oid in org_ids]
     sim = Simulator(orgs, token=a.token, honour_sort=not a.ignore_sort,
                     update_field_name="last_updated" if a.last_updated else "updated_at",
@@ -51,7 +56,9 @@ def main(argv: Optional[List[str]] = None) -> int:
     print(f"Tallyfy simulator listening on {sim.base_url}")
     for org in orgs:
         print(f"  org {org.org_id}: {org.count('members')} members, {org.count('groups')} groups, "
-              f"{org.count('tags')} tags, {org.count('guests')} guests")
+              f"{org.count('tags')} tags, {org.count('guests')} guests"
+              + (f", {org.count('checklists')} templates, {org.count('runs')} processes, {org.count('tasks')} tasks, "
+                 f"{org.count('activity')} feed events" if org.count("activity") else ""))
     print(f"  token: {sim.token}")
     print("Point the connector at it with:")
     for k, v in sim.env().items():

@@ -2,8 +2,9 @@
 how. Each family module lists its resources in `SERVED`; to serve a new family (e.g. a
 `workflow.py` with checklists, runs, tasks and the activity feed), import it here and add it to
 `FAMILIES`: routing, the request log's resource names and `org.served()` all read this table.
-The family's record kinds go in `records.py`, their generators in `generate.py`, and their
-mutations in `org.py`.
+The family's record kinds go in `records.py`, their generators in `generate.py` (workflow:
+`generate_workflow.py`), and their mutations in `org.py` (workflow: `workflow_changes.py`).
+A family's `NESTED` lists lists under one record (`/runs/{id}/tasks`).
 """
 
 import re
@@ -11,20 +12,22 @@ from dataclasses import dataclass
 from typing import Any, Dict, Optional
 from urllib.parse import unquote
 
-from . import directory
+from . import directory, workflow
 from .serving import ServedResource
 
 FAMILIES = {
     "directory": directory.SERVED,
-    # "workflow": workflow.SERVED,  # checklists, runs, tasks, activity-feeds
+    "workflow": workflow.SERVED,  # checklists, runs, tasks, activity-feeds
 }
+#: (parent path, child path) -> (parent resource, how the child list is served)
+NESTED = dict(workflow.NESTED)
 
 #: path segment (`users`) -> how that resource is served
 BY_PATH: Dict[str, ServedResource] = {s.path: s for family in FAMILIES.values() for s in family}
 #: resource name (`members`) -> how it is served
 BY_RESOURCE: Dict[str, ServedResource] = {s.resource: s for s in BY_PATH.values()}
 
-_ORG_RE = re.compile(r"^/organizations/([^/]+)/([^/]+)(?:/([^/]+))?$")
+_ORG_RE = re.compile(r"^/organizations/([^/]+)/([^/]+)(?:/([^/]+)(?:/([^/]+))?)?$")
 
 
 @dataclass(frozen=True)
@@ -35,6 +38,8 @@ class Route:
     org_id: Optional[str] = None
     served: Optional[ServedResource] = None
     item: Optional[str] = None  # the unquoted key segment of an item path
+    parent: Optional[str] = None  # a nested list's parent key (`/runs/{parent}/tasks`)
+    parent_resource: Optional[str] = None
 
     def log_fields(self) -> Dict[str, Any]:
         """What the request log records about the route."""
@@ -56,6 +61,11 @@ def classify(path: str) -> Optional[Route]:
     if path == "/me/organizations":
         return Route("me")
     m = _ORG_RE.match(path)
+    if m is not None and m.group(4) is not None:
+        nested = NESTED.get((m.group(2), m.group(4)))
+        if nested is None:
+            return None
+        return Route("list", unquote(m.group(1)), nested[1], parent=unquote(m.group(3)), parent_resource=nested[0])
     if m is None or m.group(2) not in BY_PATH:
         return None
     item = m.group(3)

@@ -3,10 +3,12 @@ the mutations and the accessors.
 
 `SyntheticOrg.generate(...)` builds members, groups, tags and guests (drawn by `generate.py` from
 one seeded `random.Random`: the same arguments always give the same org) as plain dicts in the
-shape the API returns them. Stored records carry the update time under `updated_at`; the served
-copy may rename it (`last_updated`). The org has a simulated clock (`org.now`): every mutation
-advances it by at least one second, so an updated record is always strictly newer than every
-time that existed before the update.
+shape the API returns them; with `templates`, `processes` or `oneoff_tasks` it also builds the
+workflow (`generate_workflow.py`, from its own seeded generator, so the directory is the same
+either way; its mutations are in `workflow_changes.py`). Stored records carry the update time
+under `updated_at`; the served copy may rename it (`last_updated`). The org has a simulated
+clock (`org.now`): every mutation advances it by at least one second, so an updated record is
+always strictly newer than every time that existed before the update.
 """
 
 import copy
@@ -18,9 +20,11 @@ from typing import Any, Dict, Iterable, List, Optional, Tuple
 from . import generate
 from .families import BY_RESOURCE
 from .generate import default_org_id
-from .records import KEY_FIELD, RESOURCES, TAG_STATS_KEYS, UPDATABLE
-from .serving import serve_all
+from .records import KEY_FIELD, RESOURCES, TAG_STATS_KEYS, UPDATABLE, WORKFLOW_RESOURCES
+from .serving import context, serve_all, serve_record
 from .timestamps import BASE_NOW, TS_STYLES, format_ts, parse_ts, ts_style
+from .workflow import RUN_TASKS, Switches
+from .workflow_changes import WorkflowChanges
 
 # names that have always been importable from here
 __all__ = ["SyntheticOrg", "default_org_id", "KEY_FIELD", "RESOURCES", "UPDATABLE", "BASE_NOW", "TS_STYLES",
@@ -32,7 +36,7 @@ _SIDE_DATA = {"members": "member_stats", "tags": "tag_statistics", "guests": "gu
 _NAMED = {"members": "member id", "groups": "group id", "tags": "tag id", "guests": "guest"}
 
 
-class SyntheticOrg:
+class SyntheticOrg(WorkflowChanges):
     """One organization's data plus a simulated clock. Use `SyntheticOrg.generate(...)`.
 
     Accessors return copies (safe to modify): `members`, `groups`, `tags`, `guests`
@@ -42,6 +46,12 @@ class SyntheticOrg:
     For the server: `values(resource)` and `lookup(resource, key)` give the live records (read
     under `lock`, never change), and `mutations` counts changes (a cache of them is stale
     once it moves).
+
+    Workflow (`checklists`, `runs`, `tasks`, `activity`): the same accessors, side data in
+    `steps`, `tag_links`, `threads`, `form_values`; the oracle is `served(resource, include,
+    query=..., archived_reading=..., feed_lag_seconds=..., run_id=...)` for lists and
+    `served_item(resource, key, include, query=...)` for single reads; the mutations are
+    `WorkflowChanges`' (complete_task, reopen_task, reassign_task, comment_on_task, retag, ...).
     """
 
     def __init__(self, org_id: str, name: str, seed: Any = 0, now: datetime = BASE_NOW):
@@ -50,7 +60,8 @@ class SyntheticOrg:
         self.seed = seed
         self.now = now
         self.lock = threading.RLock()
-        self._data: Dict[str, Dict[Any, Record]] = {r: {} for r in RESOURCES}
+        self._data: Dict[str, Dict[Any, Record]] = {r: {} for r in RESOURCES + WORKFLOW_RESOURCES}
+        self._init_workflow()
         self.member_stats: Dict[int, Dict[str, Any]] = {}
         self.tag_statistics: Dict[str, Dict[str, int]] = {}
         self.guest_stats: Dict[str, Dict[str, Any]] = {}
@@ -66,7 +77,8 @@ class SyntheticOrg:
     @classmethod
     def generate(cls, org_id: Optional[str] = None, members: int = 300, groups: int = 30, tags: int = 200,
                  guests: int = 60, memberships_per_group: Optional[float] = None, seed: Any = 0,
-                 name: Optional[str] = None) -> "SyntheticOrg":
+                 name: Optional[str] = None, templates: int = 0, processes: int = 0,
+                 oneoff_tasks: int = 0) -> "SyntheticOrg":
         if org_id is None:
             org_id = default_org_id(seed)
         rng = random.Random(f"gen:{seed}:{org_id}")
@@ -76,6 +88,8 @@ class SyntheticOrg:
             for _ in range(n):
                 org._keep(resource, *org._draw(resource, rng, memberships_per_group))
         org._dirty_emails = True
+        if templates or processes or oneoff_tasks:  # else tag statistics stay as drawn
+            org._generate_workflow(random.Random(f"wf:{seed}:{org_id}"), templates, processes, oneoff_tasks)
         return org
 
     def _keep(self, resource: str, rec: Record, side: Optional[Dict[str, Any]] = None) -> None:
@@ -160,13 +174,31 @@ class SyntheticOrg:
         return self._data[resource].get(key)
 
     def served(self, resource: str, include: Iterable[str] = (), update_field_name: str = "updated_at",
-               all_tags: bool = True) -> List[Record]:
+               all_tags: bool = True, query: Optional[Dict[str, str]] = None, archived_reading: str = "too",
+               feed_lag_seconds: int = 0, run_id: Optional[str] = None) -> List[Record]:
         """Exactly the records the simulator serves for `resource`, in its default order
-        (members: id; groups, tags, guests: created_at then id). `all_tags=False` hides
-        auto-generated tags like the API does without `all=true`."""
+        (members: id; groups, tags, guests: created_at then id; workflow: see `workflow.py`).
+        `all_tags=False` hides auto-generated tags like the API does without `all=true`.
+        Workflow resources (`checklists`, `runs`, `tasks`, `activity`): `query` holds the list
+        filters (`archived`, `status`, `created_after`, `form_fields_values`, ...), the two
+        switches are the simulator's, `run_id` gives `/runs/{run_id}/tasks`."""
         with self.lock:
-            return serve_all(BY_RESOURCE[resource], self, self.values(resource), include, update_field_name,
-                             query={"all": "true"} if all_tags else {})
+            served = RUN_TASKS if run_id is not None else BY_RESOURCE[resource]
+            if query is None:
+                query = {"all": "true"} if all_tags else {}
+            return serve_all(served, self, self.values(served.resource), include, update_field_name, query,
+                             Switches(archived_reading, feed_lag_seconds), run_id)
+
+    def served_item(self, resource: str, key: Any, include: Iterable[str] = (),
+                    update_field_name: str = "updated_at", query: Optional[Dict[str, str]] = None) -> Optional[Record]:
+        """Exactly what a single-record read serves (its `data`), or None (a 404)."""
+        with self.lock:
+            served, include = BY_RESOURCE[resource], set(include)
+            rec = self.lookup(resource, key)
+            if rec is None:
+                return None
+            ctx = context(served, self, include, update_field_name, query, single=True)
+            return serve_record(served, self, rec, include, update_field_name, ctx)
 
     # ------------------------------------------------------------------ mutations
     def _require(self, resource: str, key: Any) -> Record:
@@ -243,6 +275,7 @@ class SyntheticOrg:
         """Remove a member: it never appears again; groups listing it lose it and are updated."""
         with self.lock:
             self._unlist("members", member_id, self._delete("members", member_id))
+            self._forget("users", member_id)
 
     # groups
     def add_group(self, **overrides: Any) -> Record:
@@ -255,8 +288,10 @@ class SyntheticOrg:
         return self._apply("groups", group_id, changes)
 
     def delete_group(self, group_id: str) -> None:
-        """Hard delete: the group just vanishes."""
-        self._delete("groups", group_id)
+        """Hard delete: the group just vanishes (from task owners too)."""
+        with self.lock:
+            self._delete("groups", group_id)
+            self._forget("groups", group_id)
 
     # tags
     def add_tag(self, statistics: Optional[Dict[str, int]] = None, **overrides: Any) -> Record:
@@ -270,7 +305,9 @@ class SyntheticOrg:
 
     def delete_tag(self, tag_id: str) -> None:
         """Hard delete (also from templates and processes: its statistics vanish)."""
-        self._delete("tags", tag_id)
+        with self.lock:
+            self._delete("tags", tag_id)
+            self._untag(tag_id)
 
     def set_tag_statistics(self, tag_id: str, **counts: int) -> Dict[str, int]:
         with self.lock:
@@ -298,6 +335,7 @@ class SyntheticOrg:
         """Remove a guest; groups listing it lose it and are updated."""
         with self.lock:
             self._unlist("guests", email, self._delete("guests", email))
+            self._forget("guests", email)
 
     def touch_random(self, kind: str, k: int, rng_seed: Any = 0) -> List[Any]:
         """Update `k` distinct random records of `kind` (members: job_title, groups:
@@ -313,7 +351,8 @@ class SyntheticOrg:
                 "org_id": self.org_id, "name": self.name, "now": self.now.isoformat(),
                 "data": {r: list(v.values()) for r, v in self._data.items()},
                 "member_stats": self.member_stats, "tag_statistics": self.tag_statistics,
-                "guest_stats": self.guest_stats,
+                "guest_stats": self.guest_stats, "steps": self.steps, "tag_links": self.tag_links,
+                "threads": self.threads, "form_values": self.form_values, "next": self._wf_next,
             })
 
     def __eq__(self, other: object) -> bool:

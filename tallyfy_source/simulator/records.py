@@ -4,14 +4,18 @@ Read by the org (which keeps the data), the generators (which make it) and the s
 (which renders it); it imports nothing, so none of them import each other for these names.
 """
 
-#: the record kinds an org holds (one dict of records per kind)
+#: the directory's record kinds (one dict of records per kind)
 RESOURCES = ("members", "groups", "tags", "guests")
+#: the workflow's record kinds: templates, processes, tasks (process and one-off), feed events
+WORKFLOW_RESOURCES = ("checklists", "runs", "tasks", "activity")
 #: the field an org keys each kind's records by (what single-record paths take)
-KEY_FIELD = {"members": "id", "groups": "id", "tags": "id", "guests": "email"}
+KEY_FIELD = {"members": "id", "groups": "id", "tags": "id", "guests": "email",
+             "checklists": "id", "runs": "id", "tasks": "id", "activity": "id"}
 #: the field sorting breaks ties on: the record's `id` (guests too, though keyed by email)
-TIE_FIELD = {"members": "id", "groups": "id", "tags": "id", "guests": "id"}
+TIE_FIELD = {"members": "id", "groups": "id", "tags": "id", "guests": "id",
+             "checklists": "id", "runs": "id", "tasks": "id", "activity": "id"}
 #: kinds whose records carry an update time (stored as `updated_at`)
-UPDATABLE = ("members", "groups")
+UPDATABLE = ("members", "groups", "checklists", "runs", "tasks")
 
 #: side data kept beside the records, served only as `with=` includes
 MEMBER_STATS_KEYS = ("steps_created", "tasks_completed", "processes_launched", "checklists_created",

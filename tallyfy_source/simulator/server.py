@@ -6,7 +6,8 @@
 
 Routes (under `/api`, and the same without the prefix): GET `/me/organizations`, and for every
 resource the families registry (`families.py`) serves, its list `/organizations/{org}/<path>` and
-its single items `.../<path>/{key}` (directory: `users`, `groups`, `tags`, `guests/{email}`).
+its single items `.../<path>/{key}` (directory: `users`, `groups`, `tags`, `guests/{email}`;
+workflow: `checklists`, `runs`, `tasks`, `activity-feeds`, and `runs/{id}/tasks`).
 
 Check order for every request (first failure answers):
   1. method not GET           -> 405 METHOD_NOT_ALLOWED
@@ -38,7 +39,7 @@ from .org import SyntheticOrg
 from .ratelimit import RateLimiter
 from .replies import Reply, error
 from .requestlog import RequestLog
-from .serving import ServedResource, paging, serve_record, sort_records
+from .serving import ServedResource, context, paging, serve_record, sort_records
 
 __all__ = ["Simulator", "sort_records"]
 
@@ -49,7 +50,9 @@ class Simulator:
     Settings are plain attributes, safe to change between (or during) runs:
     `honour_sort`, `sort_within_pages`, `update_field_name`, `latency`, `rate_limit_per_minute`,
     `rate_limit_burst_seconds`, `faults`, `forbidden_orgs`, `total_pages_from_default`,
-    `unknown_org_status`.
+    `unknown_org_status`; for the workflow: `archived_reading` ("too" or "only": what a truthy
+    `archived` means), `feed_lag_seconds` (feed events show that much org clock after they
+    happen); `drop_next_event()` makes the next change write no event.
 
     The rate limiter is one sliding window over the whole simulator (every org, one
     token): more than N requests in 60 s, or more than ceil(N/6) in 10 s, answer 429.
@@ -91,6 +94,8 @@ class Simulator:
         self.total_pages_from_default = total_pages_from_default
         #: what an org id the simulator does not know gets: 403 (default) or 404
         self.unknown_org_status = unknown_org_status
+        self.archived_reading = "too"
+        self.feed_lag_seconds = 0
         self.host = host
         self.port = port
         self.log = RequestLog()
@@ -138,6 +143,10 @@ class Simulator:
     def add_org(self, org: SyntheticOrg) -> None:
         with self._lock:
             self.orgs[org.org_id] = org
+
+    def drop_next_event(self, org_id: Optional[str] = None, n: int = 1) -> None:
+        """The next `n` changes to the org (default: the first) write no feed event."""
+        (self.orgs[org_id] if org_id else self.org).drop_next_events(n)
 
     def headers(self) -> Dict[str, str]:
         """The headers a well-behaved client sends."""
@@ -218,23 +227,25 @@ class Simulator:
         if org is None or route.org_id in self.forbidden_orgs:
             return error(403, "You do not have access to this organization", "FORBIDDEN")
         include = {w.strip() for w in entry["query"].get("with", "").split(",") if w.strip()}
+        if route.parent is not None and org.lookup(route.parent_resource, route.parent) is None:
+            return error(404, f"No query results for model [Run] {route.parent}", "RESOURCE_NOT_FOUND")
         if route.kind == "item":
-            return self._item(org, route.served, route.item, include)
-        return self._list(request, org, route.served, entry, include)
+            return self._item(org, route.served, route.item, include, entry["query"])
+        return self._list(request, org, route, entry, include)
 
-    def _item(self, org: SyntheticOrg, served: ServedResource, item: str, include: Set[str]) -> Reply:
+    def _item(self, org: SyntheticOrg, served: ServedResource, item: str, include: Set[str], query) -> Reply:
         key = served.item_key(item)
         with org.lock:
             rec = org.lookup(served.resource, key) if key is not None else None
             if rec is None:
                 return error(404, f"No query results for model [{served.model}] {item}", "RESOURCE_NOT_FOUND")
-            ctx = served.include_context(org, include)
+            ctx = context(served, org, include, self.update_field_name, query, single=True)
             data = serve_record(served, org, rec, include, self.update_field_name, ctx)
         return Reply(200, {"data": data})
 
-    def _list(self, request: Request, org: SyntheticOrg, served: ServedResource, entry: Dict[str, Any],
+    def _list(self, request: Request, org: SyntheticOrg, route: Route, entry: Dict[str, Any],
               include: Set[str]) -> Reply:
-        query = entry["query"]
+        query, served = entry["query"], route.served
         per_page, page, errors = paging(query, served.default_per_page)
         if errors:
             return error(422, "The given data was invalid.", "VALIDATION_FAILED", errors=errors)
@@ -247,17 +258,18 @@ class Simulator:
             if instead is not None:
                 return instead
 
-        default = (served.default_sort, False)
-        order = served.order(query) if self.honour_sort else default
+        default = served.default_order()
+        order = served.order(query, None if self.honour_sort else served.documented_sorts)
         page_sort = self.sort_within_pages and order != default
         with org.lock:
-            recs = served.select(self._sorted_records(org, served, *(default if page_sort else order)), query)
+            recs = served.select(self._sorted_records(org, served, *(default if page_sort else order)), query,
+                                 org, self, route.parent)
             total = len(recs)
             start = ((fault.page_served(page) if fault is not None else page) - 1) * per_page
             chunk = recs[start:start + per_page]
             if page_sort:
                 chunk = sort_records(served.resource, chunk, *order)
-            ctx = served.include_context(org, include)
+            ctx = context(served, org, include, self.update_field_name, query)
             data = [serve_record(served, org, r, include, self.update_field_name, ctx) for r in chunk]
 
         total_pages = max(1, math.ceil(total / per_page))

@@ -7,6 +7,7 @@ module (`directory.py`, later `workflow.py`) describes its resources with `Serve
 `families.py` collects them by path segment.
 """
 
+import copy
 from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, Iterable, List, Optional, Set, Tuple
 
@@ -16,7 +17,8 @@ from .timestamps import parse_ts
 #: the largest page the server hands out: a bigger `per_page` is cut to this
 MAX_PER_PAGE = 100
 #: fields compared as times when sorting (an unreadable time sorts with the missing ones)
-TIME_FIELDS = {"created_at", "updated_at", "last_login_at", "last_accessed_at"}
+TIME_FIELDS = {"created_at", "updated_at", "last_login_at", "last_accessed_at", "deadline", "completed_at",
+               "started_at"}
 
 Record = Dict[str, Any]
 Query = Dict[str, str]
@@ -24,6 +26,9 @@ Query = Dict[str, str]
 ContextBuilder = Callable[[Any, Set[str]], Dict[str, Any]]
 #: `(org, record, include, ctx) -> {field: wrapped value}`: the includes asked for, in field order
 IncludeRenderer = Callable[[Any, Record, Set[str], Dict[str, Any]], Dict[str, Any]]
+#: `(org, query, settings, parent) -> keep(record)` or None: a filter that needs the org, the
+#: simulator's switches (`archived_reading`, `feed_lag_seconds`) or a parent key (`/runs/{id}/tasks`)
+ViewFilter = Callable[[Any, Query, Any, Optional[str]], Optional[Callable[[Record], bool]]]
 
 
 def _no_context(org: Any, include: Set[str]) -> Dict[str, Any]:
@@ -44,31 +49,46 @@ class ServedResource:
     model: str  # model name in a single record's 404 message
     default_per_page: int  # the page size when `per_page` is absent
     sort_params: Tuple[str, ...]  # accepted sort parameter names, the first non-empty one counts
-    sort_fields: Dict[str, str]  # sortable name -> stored field compared
-    default_sort: str  # stored field of the default order (ascending; ties by id)
+    sort_fields: Dict[str, str]  # sortable name -> stored field compared (`-field`: descending unless `-name`)
+    default_sort: Any  # stored field (or tuple of fields) of the default order; ties by id
     search_fields: Tuple[str, ...]  # fields `q` searches (case-insensitive substring)
     item_key: Callable[[str], Any] = str  # path segment -> the org's key (None: no such record)
     #: `query -> keep(record)`, or None when the query shows every record
     list_filter: Optional[Callable[[Query], Optional[Callable[[Record], bool]]]] = None
     include_context: ContextBuilder = field(default=_no_context)
     includes: IncludeRenderer = field(default=_no_includes)
+    default_descending: bool = False  # the default order runs newest/largest first
+    #: sort names honoured even when the simulator ignores sorting (documented, not update time)
+    documented_sorts: Tuple[str, ...] = ()
+    view_filter: Optional[ViewFilter] = None
+    item_only: Tuple[str, ...] = ()  # fields only a single-record read carries
+    nested: bool = False  # records hold nested containers: served copies are deep
 
-    def order(self, query: Query) -> Tuple[str, bool]:
+    def default_order(self) -> Tuple[Any, bool]:
+        return self.default_sort, self.default_descending
+
+    def order(self, query: Query, only: Optional[Tuple[str, ...]] = None) -> Tuple[Any, bool]:
         """(stored field, descending) the query asks for; the default order when it names no
-        sortable field (the first sort parameter given decides, even when its field is unknown)."""
+        sortable field (the first sort parameter given decides, even when its field is unknown).
+        `only`: the sort names still honoured (the rest give the default order)."""
         for name in self.sort_params:
             spec = query.get(name, "").strip()
             if not spec:
                 continue
-            stored = self.sort_fields.get(spec.lstrip("-+").strip())
-            if stored is not None:
-                return stored, spec.startswith("-")
+            sort_name = spec.lstrip("-+").strip()
+            stored = self.sort_fields.get(sort_name)
+            if stored is not None and (only is None or sort_name in only):
+                return stored.lstrip("-"), spec.startswith("-") != stored.startswith("-")
             break  # unknown field: default order
-        return self.default_sort, False
+        return self.default_order()
 
-    def select(self, recs: List[Record], query: Query) -> List[Record]:
-        """The records a list request shows, order kept: the list filter, then `q`."""
+    def select(self, recs: List[Record], query: Query, org: Any = None, settings: Any = None,
+               parent: Optional[str] = None) -> List[Record]:
+        """The records a list request shows, order kept: the list filter, the view filter, then `q`."""
         keep = self.list_filter(query) if self.list_filter is not None else None
+        if keep is not None:
+            recs = [r for r in recs if keep(r)]
+        keep = self.view_filter(org, query, settings, parent) if self.view_filter is not None else None
         if keep is not None:
             recs = [r for r in recs if keep(r)]
         q = query.get("q", "")
@@ -103,7 +123,9 @@ def paging(query: Dict[str, str], default_per_page: int) -> Tuple[int, int, Dict
 
 
 # ------------------------------------------------------------------ sorting
-def _sort_value(rec: Record, field: str):
+def _sort_value(rec: Record, field: Any):
+    if isinstance(field, tuple):
+        return tuple(_sort_value(rec, f) for f in field)
     value = rec.get(field)
     if value is None:
         return (0, "")
@@ -117,35 +139,55 @@ def _sort_value(rec: Record, field: str):
     return (1, value)
 
 
-def sort_records(resource: str, recs: List[Record], field: str, descending: bool = False) -> List[Record]:
+def sort_records(resource: str, recs: List[Record], field: Any, descending: bool = False) -> List[Record]:
     """Sort by a stored field, ties broken by the record's id (same direction)."""
     tie = TIE_FIELD[resource]
     return sorted(recs, key=lambda r: (_sort_value(r, field), r[tie]), reverse=descending)
 
 
 # ------------------------------------------------------------------ rendering
+def context(served: ServedResource, org: Any, include: Set[str], update_field_name: str = "updated_at",
+            query: Optional[Query] = None, single: bool = False) -> Dict[str, Any]:
+    """What rendering a request's records needs: the family's indexes plus the request's
+    update-time spelling, query and whether it reads one record (keys `_update_field_name`,
+    `_query`, `_single`, which the directory's includes never read)."""
+    ctx = served.include_context(org, include)
+    ctx.update(_update_field_name=update_field_name, _query=query or {}, _single=single)
+    return ctx
+
+
 def serve_record(served: ServedResource, org: Any, rec: Record, include: Set[str],
                  update_field_name: str = "updated_at", ctx: Optional[Dict[str, Any]] = None) -> Record:
-    """The API copy of a stored record: update-time key renamed, includes wrapped."""
+    """The API copy of a stored record: update-time key renamed, includes wrapped, fields only
+    a single read carries dropped from list rows."""
+    ctx = ctx or {}
     if served.resource in UPDATABLE and update_field_name != "updated_at":
         out = {(update_field_name if k == "updated_at" else k): v for k, v in rec.items()}
     else:
         out = dict(rec)
-    for k, v in out.items():  # records are flat: one level of copying is enough
-        if isinstance(v, list):
-            out[k] = list(v)
-        elif isinstance(v, dict):
-            out[k] = dict(v)
-    out.update(served.includes(org, rec, include, ctx or {}))
+    if served.nested:
+        out = copy.deepcopy(out)
+    else:
+        for k, v in out.items():  # records are flat: one level of copying is enough
+            if isinstance(v, list):
+                out[k] = list(v)
+            elif isinstance(v, dict):
+                out[k] = dict(v)
+    if not ctx.get("_single"):
+        for f in served.item_only:
+            out.pop(f, None)
+    out.update(served.includes(org, rec, include, ctx))
     return out
 
 
 def serve_all(served: ServedResource, org: Any, records: Iterable[Record], include: Iterable[str] = (),
-              update_field_name: str = "updated_at", query: Optional[Query] = None) -> List[Record]:
+              update_field_name: str = "updated_at", query: Optional[Query] = None, settings: Any = None,
+              parent: Optional[str] = None) -> List[Record]:
     """Every record a list request with `query` shows, in the default order, as served
     (not paged). Call with the org's lock held."""
-    recs = served.select(list(records), query or {})
-    recs = sort_records(served.resource, recs, served.default_sort)
+    query = query or {}
+    recs = served.select(list(records), query, org, settings, parent)
+    recs = sort_records(served.resource, recs, *served.default_order())
     include = set(include)
-    ctx = served.include_context(org, include)
+    ctx = context(served, org, include, update_field_name, query)
     return [serve_record(served, org, r, include, update_field_name, ctx) for r in recs]

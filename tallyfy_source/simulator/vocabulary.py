@@ -52,3 +52,39 @@ COLORS = ["#3fb65b", "#e04f5f", "#f5a623", "#4a90e2", "#9013fe", "#50e3c2", "#8b
           "#417505", "#bd10e0", "#7ed321", "#d0021b", "#f8e71c"]
 COMPANIES = ["Acme Ltd", "Globex", "Initech", "Umbrella Corp", "Stark Industries", "Wayne Enterprises",
              "Hooli", "Vandelay Industries", "Soylent Co", "Wonka Industries", "Tyrell Corp", None]
+
+# ------------------------------------------------------------------ workflow
+TEMPLATE_NAMES = [
+    "Employee Onboarding", "Client Onboarding", "Vendor Onboarding", "Employee Offboarding",
+    "Invoice Approval", "Expense Claim", "Purchase Request", "Contract Review", "Month-End Close",
+    "Quarterly Audit", "Security Incident", "Access Request", "Content Publishing", "Release Checklist",
+    "Customer Renewal", "Hiring Pipeline", "Travel Request", "Policy Sign-Off", "Payroll Run",
+    "Equipment Request", "GDPR Data Request", "Bug Triage", "Sales Handover", "Grant Application",
+]
+STEP_TITLES = [
+    "Collect details", "Review request", "Approve budget", "Send welcome email", "Create accounts",
+    "Order equipment", "Schedule kickoff", "Check compliance", "Sign contract", "Verify documents",
+    "Update CRM", "Notify finance", "Book training", "Assign buddy", "Archive records", "Final sign-off",
+    "Prepare report", "Legal review", "Manager approval", "Close ticket",
+]
+STEP_TYPES = ["task", "task", "task", "approval", "expiring", "email"]
+FIELD_KINDS = [  # (field_type, label)
+    ("text", "Full name"), ("text", "Reference"), ("textarea", "Notes"), ("date", "Start date"),
+    ("date", "Due by"), ("dropdown", "Department"), ("multiselect", "Systems needed"),
+    ("radio", "Priority"), ("table", "Line items"), ("email", "Contact email"), ("file", "Attachment"),
+]
+OPTIONS = ["Low", "Medium", "High", "Critical"]
+ONEOFF_TITLES = [
+    "Call back the client", "Renew the domain", "Check the invoice", "Book the meeting room",
+    "Update the price list", "Reply to auditor", "Order coffee beans", "Fix the printer",
+    "Send the NDA", "Review the slide deck", "Chase the late payment", "Plan the offsite",
+]
+COMMENT_TEXTS = {
+    "comment": ["Looks good to me.", "Done, see attached.", "Waiting on the client.", "Can someone check this?",
+                "Updated the numbers.", "Thanks!"],
+    "problem": ["Blocked: missing signature.", "The figures do not add up.", "Client has not replied.",
+                "System access denied."],
+    "resolve": ["Resolved, signature received.", "Fixed the figures.", "Client replied, moving on."],
+    "improvement": ["We could automate this step.", "This step needs a clearer description."],
+    "advice": ["Use the new template for this.", "Ask legal before signing."],
+}
