@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 
-.PHONY: setup demo test bench notebooks clean
+.PHONY: setup demo test bench mutate notebooks clean
 
 setup: $(VENV)/.installed
 
@@ -23,6 +23,14 @@ test: setup
 bench: setup
 	$(PY) -m benchmarks.run
 
+# mutation testing of the read decisions (reading.py, paging.py, deletes.py) against the fast
+# tests, config in pyproject.toml [tool.mutmut]; a fresh ./mutants each time, so the counts are
+# those of the current code and tests. `$(PY) -m mutmut show <name>` shows one mutant.
+mutate: setup
+	rm -rf mutants
+	$(PY) -m mutmut run
+	$(PY) -m mutmut results
+
 # JupyterLab on notebooks/ (each notebook loads the demo org first when ./tallyfy_data.duckdb is
 # missing; TALLYFY_DUCKDB=path opens another file)
 notebooks: $(VENV)/.notebooks
@@ -33,4 +41,4 @@ $(VENV)/.notebooks: $(VENV)/.installed
 	touch $@
 
 clean:
-	rm -rf $(VENV) tallyfy_data.duckdb .pytest_cache
+	rm -rf $(VENV) tallyfy_data.duckdb .pytest_cache mutants
