@@ -44,9 +44,9 @@ def source_concurrency() -> Optional[Tuple[str, int]]:
 
 def full_load_requests(pages: Dict[str, int]) -> int:
     """Requests of a full load: every page once, plus, for each incremental resource read
-    concurrently over more than one page, page 1 again at the end (it proves no row crossed a
+    concurrently over more than two pages (with two, page 2 waits for page 1), page 1 again at the end (it proves no row crossed a
     page boundary while pages were in flight, so the cursor may advance)."""
-    rechecks = sum(1 for r, n in pages.items() if ENDPOINTS[r].incremental and n > 1)
+    rechecks = sum(1 for r, n in pages.items() if ENDPOINTS[r].incremental and n > 2)
     return sum(pages.values()) + rechecks
 
 

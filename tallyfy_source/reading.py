@@ -177,6 +177,23 @@ def descending(times: List[datetime], previous: Optional[datetime]) -> bool:
     return all(a >= b for a, b in zip(times, times[1:]))
 
 
+def names_a_missing_record(response: Any, key: Any) -> bool:
+    """A 404 is proof of a deletion only when it is Tallyfy's JSON error about the record: code
+    RESOURCE_NOT_FOUND, or (no code) a message naming it ("No query results for model [User]
+    123"). An ENDPOINT_NOT_FOUND, or a proxy's HTML 404, proves nothing."""
+    try:
+        body = response.json()
+    except ValueError:
+        return False
+    if not isinstance(body, dict):
+        return False
+    code = body.get("code")
+    if code is not None:
+        return code == "RESOURCE_NOT_FOUND"
+    message = str(body.get("message") or "")
+    return "no query results" in message.lower() or (str(key) in message)
+
+
 class EndpointRead:
     """One org's read of one endpoint: the walk, and what it proves."""
 
@@ -215,11 +232,13 @@ class EndpointRead:
         except TallyfyAPIError as error:
             if error.status not in SORT_REFUSED or sort is None or self.report.rows_read:
                 raise
+            self.report.requests += 1  # the refused request
             logger.warning("%s of org %s: the server refused the sort (%s); reading every page",
                            self.endpoint.resource, self.org_id, error)
             self._reset()
             yield from self._walk(None, early_stop=False)
-        if self.concurrent and self.sorted_newest_first and self.pages > 1 and self.clean_so_far():
+        # with two pages, page 2 is only asked after page 1 was judged: a sequential walk
+        if self.concurrent and self.sorted_newest_first and self.pages > 2 and self.clean_so_far():
             self._recheck_first_page(sort)
         self.report.clean = self.clean_so_far()
         if not self.report.clean:
@@ -406,13 +425,7 @@ class EndpointRead:
         self.report.requests += 1
         response = self.client.get(path, params=dict(self.endpoint.params))
         if response.status_code == 404:
-            try:
-                code = response.json().get("code")
-            except (ValueError, AttributeError):
-                code = None
-            if code != "ENDPOINT_NOT_FOUND":  # the route itself missing proves nothing
-                return "deleted", key, None
-            return "unknown", key, None
+            return ("deleted" if names_a_missing_record(response, key) else "unknown"), key, None
         if response.status_code != 200:
             return "unknown", key, None
         try:

@@ -22,9 +22,9 @@ def _ts(value: Any) -> Any:
 
 def full_read_requests(resource: str, collection: Any, per_page: int = 100, concurrent: bool = True) -> int:
     """List requests of one full read: each page once, and for members and groups read
-    concurrently over several pages, page 1 once more at the end (see reading.py)."""
+    concurrently over three pages or more, page 1 once more at the end (see reading.py)."""
     pages = max(1, -(-len(records(collection)) // per_page))
-    return pages + (1 if concurrent and resource in ("members", "groups") and pages > 1 else 0)
+    return pages + (1 if concurrent and resource in ("members", "groups") and pages > 2 else 0)
 
 
 def records(collection: Any) -> List[Dict[str, Any]]:

@@ -1477,11 +1477,14 @@ def test_two_pages_in_flight_are_a_concurrent_walk(sim):
     assert len(list_requests(sim)) == 5  # page 1 read again at the end
 
 
-def test_a_concurrent_walk_of_two_pages_still_reads_page_1_again():
+def test_a_concurrent_walk_of_two_pages_does_not_read_page_1_again():
+    """With two pages, page 2 is only asked after page 1 was judged: nothing was in flight
+    together, so there is nothing for a second look at page 1 to prove."""
     with make_sim(members=15) as server:
         read = reader(server, concurrency=4)
         walk(read)
-        assert [r["query"]["page"] for r in list_requests(server)] == ["1", "2", "1"]
+        assert [r["query"]["page"] for r in list_requests(server)] == ["1", "2"]
+        assert read.report.clean and read.next_cursor().value is not None
 
 
 def overlap_client(rows_per_page=(10, 10, 10, 5), total=35, wait_on=2, started_by=3, slow_page=None):
@@ -1594,3 +1597,30 @@ def test_a_concurrent_walk_whose_later_pages_carry_no_total_compares_page_1_with
     walk(read)
     assert read.totals == [35]
     assert (len(list_requests(sim)), read.report.clean) == (5, True)
+
+
+# ------------------------------------------------------------------ what a 404 proves
+class _Answer:
+    def __init__(self, body):
+        self._body = body
+
+    def json(self):
+        if isinstance(self._body, Exception):
+            raise self._body
+        return self._body
+
+
+@pytest.mark.parametrize("body,key,proves", [
+    ({"error": True, "code": "RESOURCE_NOT_FOUND", "message": "No query results for model [User] 7"}, 7, True),
+    ({"error": True, "code": "ENDPOINT_NOT_FOUND", "message": "not found"}, 7, False),
+    ({"error": True, "code": "OTHER", "message": "No query results for model [User] 7"}, 7, False),
+    ({"error": True, "message": "No query results for model [Tag] abc"}, "abc", True),
+    ({"error": True, "message": "record abc is gone"}, "abc", True),
+    ({"error": True, "message": "Not Found"}, "abc", False),
+    (ValueError("<html>404 Not Found</html>"), 7, False),  # a proxy's page
+    (["not", "an", "object"], 7, False),
+])
+def test_only_a_404_naming_the_record_proves_it_deleted(body, key, proves):
+    from tallyfy_source.reading import names_a_missing_record
+
+    assert names_a_missing_record(_Answer(body), key) is proves
