@@ -4,6 +4,7 @@ import sys
 from typing import Dict, List, Optional
 
 import dlt
+from dlt.destinations.exceptions import DatabaseUndefinedRelation
 
 from tallyfy_source.errors import shown_url
 
@@ -23,7 +24,17 @@ def rows_in_tables(pipeline: dlt.Pipeline, tables: List[str]) -> Dict[str, Optio
         query = " UNION ALL ".join(
             f"SELECT '{t}', count(*) FROM {client.make_qualified_table_name(t)}" for t in existing
         )
-        return {name: int(count) for name, count in client.execute_sql(query)}
+        try:
+            return {name: int(count) for name, count in client.execute_sql(query)}
+        except DatabaseUndefinedRelation:
+            pass  # a declared child table no row has made yet (dlt creates it with its first row)
+        counts: Dict[str, Optional[int]] = {}
+        for t in existing:
+            try:
+                counts[t] = int(client.execute_sql(f"SELECT count(*) FROM {client.make_qualified_table_name(t)}")[0][0])
+            except DatabaseUndefinedRelation:
+                counts[t] = None
+        return counts
 
 
 def data_tables(pipeline: dlt.Pipeline, resources: List[str]) -> List[str]:

@@ -15,6 +15,7 @@ from typing import Any, Dict, List, Optional, Sequence
 import dlt
 
 from tallyfy_source import RESOURCE_NAMES, destinations, tallyfy_source
+from tallyfy_source.endpoints import DEFAULT_RESOURCES, dlt_resource_names
 from tallyfy_source.deletes import DELETE_MODES
 from tallyfy_source.errors import ConfigError
 from tallyfy_source.resume import discard_interrupted_load
@@ -69,7 +70,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--duckdb-file",
         help=f"DuckDB database file (default: $TALLYFY_DUCKDB, else {DEFAULT_DUCKDB_FILE}; with --demo: {DEMO_DUCKDB_FILE})",
     )
-    parser.add_argument("--resources", help=f"comma list of {','.join(RESOURCE_NAMES)} (default: all)")
+    parser.add_argument("--resources", help=f"comma list of {','.join(RESOURCE_NAMES)} (default: the directory,"
+                        f" {','.join(DEFAULT_RESOURCES)}; with --demo: all)")
     parser.add_argument("--per-page", type=int, default=None, help="page size, 1..100 (default: 100)")
     parser.add_argument("--requests-per-minute", type=int, default=None, help="request budget for the run (default: 100)")
     parser.add_argument("--full-refresh", action="store_true", help="ignore stored cursors and re-read everything")
@@ -105,15 +107,16 @@ def make_destination_folder(args: argparse.Namespace) -> None:
         os.makedirs(os.path.dirname(duckdb_path(args)), exist_ok=True)
 
 
-def selected_resources(flag: Optional[str]) -> List[str]:
-    """All resources without the flag; a given but empty list is refused (it loaded everything)."""
+def selected_resources(flag: Optional[str], demo: bool = False) -> List[str]:
+    """The default resources without the flag (every one with --demo); a given but empty list is
+    refused (it loaded everything)."""
     if flag is None:
-        return check_resources(None)
+        return list(RESOURCE_NAMES) if demo else check_resources(None)
     names = [name.strip() for name in flag.split(",") if name.strip()]
     if not names:
         raise ConfigError(
             f"--resources is empty: give a comma list of {','.join(RESOURCE_NAMES)},"
-            " or leave the flag out to load all"
+            " or leave the flag out to load the default ones"
         )
     return check_resources(names)
 
@@ -171,7 +174,7 @@ def run(args: argparse.Namespace, out=None) -> int:
     """Every input is checked (the source checks its own when it is made) before the first
     file, folder or request: refused input leaves nothing behind."""
     out = out or sys.stdout
-    resources = selected_resources(args.resources)
+    resources = selected_resources(args.resources, args.demo)
     pipeline_name = checked_pipeline_name(args)
     check_dataset_name(args.dataset)
     if args.base_url is not None:
@@ -180,19 +183,20 @@ def run(args: argparse.Namespace, out=None) -> int:
     with ExitStack() as stack:
         kwargs = source_kwargs(args)
         if args.demo:
-            from .demo import demo_simulator
+            from .demo import DEMO_ACTIVITY_START, demo_simulator
 
             sim = stack.enter_context(demo_simulator(members=args.demo_members))
+            kwargs.setdefault("activity_start_date", DEMO_ACTIVITY_START)
             kwargs.update(org_id=sim.org_ids, base_url=sim.base_url, access_token=sim.token)
             print(f"demo: Tallyfy API simulator at {sim.base_url}, org {', '.join(sim.org_ids)}", file=out)
         reports: List[ReadReport] = []
-        source = tallyfy_source(reports=reports, **kwargs).with_resources(*resources)
+        source = tallyfy_source(reports=reports, **kwargs).with_resources(*dlt_resource_names(resources))
         make_destination_folder(args)
         stack.enter_context(pipeline_lock(args.pipelines_dir, pipeline_name))  # one run at a time
         pipeline = open_pipeline(args, pipeline_name, destination)
         pipeline.run(source, loader_file_format=loader_file_format(destination))
         views = create_views(pipeline)
-        print_summary(pipeline, resources, out=out)
+        print_summary(pipeline, summary_roots(resources), out=out)
         if views:
             print(f"views: {', '.join(views)}", file=out)
     failed = failed_orgs(reports)
@@ -201,6 +205,14 @@ def run(args: argparse.Namespace, out=None) -> int:
         others = " (the other orgs loaded)" if loaded_orgs else ""
         print(f"tallyfy-load: org {org_id} failed{others}: {reason}", file=sys.stderr)
     return 1 if failed else 0
+
+
+def summary_roots(resources: List[str]) -> List[str]:
+    """Root tables the selected resources fill (`tasks` and `comments` come from one walk)."""
+    roots = list(resources)
+    if "tasks" in roots or "comments" in roots:
+        roots += [t for t in ("tasks", "comments") if t not in roots]
+    return roots
 
 
 def failed_orgs(reports: List[ReadReport]) -> Dict[str, str]:

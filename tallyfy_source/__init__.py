@@ -1,11 +1,13 @@
-"""A dlt source for Tallyfy: members, groups, tags and guests of one or more organizations."""
+"""A dlt source for Tallyfy: members, groups, tags and guests of one or more organizations,
+and on request their templates, processes, tasks, comments and activity feed."""
 
 from .endpoints import DEFAULT_BASE_URL, RESOURCE_NAMES
 from .errors import ConfigError, PaginationError, TallyfyAPIError, TallyfyError
-from .source import tallyfy_source
+from .source import select_resources, tallyfy_source
 
 __all__ = [
     "tallyfy_source",
+    "select_resources",
     "RESOURCE_NAMES",
     "DEFAULT_BASE_URL",
     "TallyfyError",

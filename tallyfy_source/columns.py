@@ -58,3 +58,67 @@ COLUMNS: Dict[str, TTableSchemaColumns] = {
     "tags": TAG_COLUMNS,
     "guests": GUEST_COLUMNS,
 }
+
+# ------------------------------------------------------------------ workflow (issue 12)
+# Ids are 32-char hex text; member ids (owners, authors, completers) are integers like
+# `members.id`; values of JSON kind are stored as JSON text (`*_json`).
+TEMPLATE_COLUMNS = _cols(
+    org_id="text", id="text", title="text", summary="text", starred="bool", type="text",
+    status="text", owner_id="bigint", created_by="bigint", steps_count="bigint",
+    is_pinned="bool", created_at=TS, updated_at=TS, archived_at=TS,
+)
+TEMPLATE_STEP_COLUMNS = _cols(
+    id="text", checklist_id="text", alias="text", title="text", summary="text", position="bigint",
+    step_type="text", deadline__value="bigint", deadline__unit="text", owners_json="text",
+    captures_json="text", created_at=TS, updated_at=TS,
+)
+TAG_LINK_COLUMNS = _cols(tag_id="text")
+
+PROCESS_COLUMNS = _cols(
+    org_id="text", id="text", increment_id="bigint", template_id="text", checklist_id="text",
+    checklist_title="text", name="text", status="text", type="text",
+    progress__complete="bigint", progress__total="bigint", progress__percent="bigint",
+    started_by="bigint", owner_id="bigint", prerun_status="text", prerun_completed_at=TS,
+    created_at=TS, started_at=TS, updated_at=TS, archived_at=TS, completed_at=TS, due_date=TS,
+    due_date_passed="bool", late_tasks="bigint", has_open_issue="bool", parent_id="text",
+    max_task_deadline=TS,
+)
+KICKOFF_ANSWER_COLUMNS = _cols(field_id="text", label="text", value_text="text", value_json="text")
+
+TASK_COLUMNS = _cols(
+    org_id="text", id="text", increment_id="bigint", title="text", run_id="text", checklist_id="text",
+    step_id="text", alias="text", status="text", status_label="text", task_type="text",
+    position="bigint", is_oneoff_task="bool", deadline=TS, started_at=TS, created_at=TS,
+    updated_at=TS, completed_at=TS, completer_id="bigint", starter_id="bigint", archived_at=TS,
+    problem="bool", is_approved="bool", run_status="text",
+)
+TASK_ASSIGNEE_COLUMNS = _cols(kind="text", member_id="bigint", guest_email="text", group_id="text")
+TASK_FORM_FIELD_COLUMNS = _cols(field_id="text", label="text", field_type="text", value_text="text",
+                                value_json="text")
+
+COMMENT_COLUMNS = _cols(
+    org_id="text", id="text", task_id="text", process_id="text", author_id="bigint",
+    author_type="text", label="text", state="text", content="text", resolve_id="text",
+    created_at=TS, updated_at=TS, archived_at=TS,
+)
+
+ACTIVITY_COLUMNS = _cols(
+    org_id="text", id="bigint", verb="text", actor_id="bigint", actor_type="text",
+    auditable_type="text", auditable_id="text", parentable_type="text", parentable_id="text",
+    type="text", description="text", field="text", old_value="text", text="text", created_at=TS,
+)
+
+#: child tables of the workflow roots: table -> declared columns
+WORKFLOW_CHILD_COLUMNS: Dict[str, Dict[str, TTableSchemaColumns]] = {
+    "templates": {"steps": TEMPLATE_STEP_COLUMNS, "tags": TAG_LINK_COLUMNS},
+    "processes": {"kickoff_answers": KICKOFF_ANSWER_COLUMNS, "tags": TAG_LINK_COLUMNS},
+    "tasks": {"assignees": TASK_ASSIGNEE_COLUMNS, "tags": TAG_LINK_COLUMNS, "form_fields": TASK_FORM_FIELD_COLUMNS},
+}
+
+COLUMNS.update({
+    "templates": TEMPLATE_COLUMNS,
+    "processes": PROCESS_COLUMNS,
+    "tasks": TASK_COLUMNS,
+    "comments": COMMENT_COLUMNS,
+    "activity": ACTIVITY_COLUMNS,
+})

@@ -66,7 +66,56 @@ GUESTS = Endpoint(
 )
 
 ENDPOINTS: Dict[str, Endpoint] = {e.resource: e for e in (MEMBERS, GROUPS, TAGS, GUESTS)}
-RESOURCE_NAMES = tuple(ENDPOINTS)
+
+# Workflow data (issue 12, first slice): read in full on every run, each list twice (without
+# `archived`, then `archived=only`), so the tables are exact whatever a truthy `archived` means.
+# No `update_field`: the walk asks for no sort and keeps no cursor; rows.py's shaping still
+# unifies `last_updated`/`updated_at` (see workflow.py).
+TEMPLATES = Endpoint(
+    resource="templates",
+    path="checklists",
+    primary_key=("org_id", "id"),
+    sort_param="sort_by",
+    params={"with": "steps,tags"},
+    child_lists=("steps", "tags"),
+)
+PROCESSES = Endpoint(
+    resource="processes",
+    path="runs",
+    primary_key=("org_id", "id"),
+    sort_param="sort",
+    params={"with": "tags"},
+    child_lists=("kickoff_answers", "tags"),
+)
+TASKS = Endpoint(
+    resource="tasks",
+    path="tasks",
+    primary_key=("org_id", "id"),
+    sort_param="sort",
+    params={"with": "tags,threads,form_fields"},
+    child_lists=("assignees", "tags", "form_fields"),
+)
+ACTIVITY = Endpoint(
+    resource="activity",
+    path="activity-feeds",
+    primary_key=("org_id", "id"),
+    sort_param="sort",
+    params={"sort": "-created_at"},
+)
+#: workflow resources read in full with both `archived` walks
+WORKFLOW_ENDPOINTS: Dict[str, Endpoint] = {e.resource: e for e in (TEMPLATES, PROCESSES, TASKS)}
+#: comments come in the tasks walk (`with=threads`): the `tasks` dlt resource fills both tables
+COMMENTS_TABLE = "comments"
+WORKFLOW_NAMES = ("templates", "processes", "tasks", COMMENTS_TABLE, "activity")
+RESOURCE_NAMES = tuple(ENDPOINTS) + WORKFLOW_NAMES
+#: what `tallyfy-load` and the source load when no resource is named: the directory, as before
+#: (the workflow resources are full reads in this slice: asked for by name, or `--demo`)
+DEFAULT_RESOURCES = tuple(ENDPOINTS)
+
+
+def dlt_resource_names(names) -> Tuple[str, ...]:
+    """The dlt resources that load the named tables (`comments` load with `tasks`)."""
+    return tuple(dict.fromkeys("tasks" if n == COMMENTS_TABLE else n for n in names))
 
 # The two spellings of a record's update time; the loaded column is always `updated_at`.
 UPDATE_TIME_SPELLINGS = ("updated_at", "last_updated")

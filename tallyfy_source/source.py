@@ -18,9 +18,10 @@ from dlt.sources.helpers.rest_client import RESTClient
 from .arrow_rows import rows_to_arrow
 from .budget import RequestBudget
 from .client import RetryableStatus, UnreadableBody, describe_failure, make_client, make_session
-from .columns import COLUMNS, GROUP_GUEST_COLUMNS, GROUP_MEMBER_COLUMNS
+from .columns import COLUMNS, GROUP_GUEST_COLUMNS, GROUP_MEMBER_COLUMNS, WORKFLOW_CHILD_COLUMNS
 from .deletes import DELETED_COLUMN, MISSING_SINCE_COLUMN, absent, loaded_rows, removal_rows
-from .endpoints import DEFAULT_BASE_URL, ENDPOINTS, MAX_PER_PAGE, Endpoint
+from .endpoints import (ACTIVITY, DEFAULT_BASE_URL, ENDPOINTS, MAX_PER_PAGE, WORKFLOW_ENDPOINTS, Endpoint,
+                        dlt_resource_names)
 from .errors import PaginationError, TallyfyAPIError
 from .reading import Cursor, EndpointRead, ReadOptions, ReadReport
 from .rows import parse_timestamp
@@ -30,9 +31,11 @@ from .validation import (
     check_deleted_records,
     check_per_page,
     check_requests_per_minute,
+    check_resources,
     check_token,
     org_ids_from,
 )
+from .workflow import activity_rows, check_start_date, workflow_rows
 
 logger = logging.getLogger("tallyfy_source")
 
@@ -48,7 +51,9 @@ NESTED_HINTS = {
     "groups": {
         "members": make_nested_hints(columns=GROUP_MEMBER_COLUMNS),
         "guests": make_nested_hints(columns=GROUP_GUEST_COLUMNS),
-    }
+    },
+    **{table: {field: make_nested_hints(columns=columns) for field, columns in children.items()}
+       for table, children in WORKFLOW_CHILD_COLUMNS.items()},
 }
 
 
@@ -169,6 +174,46 @@ def endpoint_resource(
     )(client, endpoint, org_ids, options, reports)
 
 
+def workflow_resource(
+    endpoint: Endpoint,
+    client: RESTClient,
+    org_ids: Sequence[str],
+    options: ReadOptions,
+    reports: Optional[List[ReadReport]] = None,
+) -> DltResource:
+    """Templates, processes or tasks (+ comments): full reads, merged on (org_id, id); not
+    selected unless named (see `DEFAULT_RESOURCES`)."""
+    return dlt.resource(
+        workflow_rows,
+        name=endpoint.resource,
+        primary_key=list(endpoint.primary_key),
+        write_disposition={"disposition": "merge", "strategy": "delete-insert"},
+        columns=table_columns(endpoint),
+        nested_hints=NESTED_HINTS.get(endpoint.resource),
+        parallelized=True,
+        selected=False,
+    )(client, endpoint, org_ids, options, reports)
+
+
+def activity_resource(client: RESTClient, org_ids: Sequence[str], options: ReadOptions,
+                      reports: Optional[List[ReadReport]], start_date: Optional[str]) -> DltResource:
+    return dlt.resource(
+        activity_rows,
+        name=ACTIVITY.resource,
+        primary_key=list(ACTIVITY.primary_key),
+        write_disposition={"disposition": "merge", "strategy": "delete-insert"},
+        columns=COLUMNS[ACTIVITY.resource],
+        parallelized=True,
+        selected=False,
+    )(client, org_ids, options, reports, start_date)
+
+
+def select_resources(source: Any, names: Optional[Sequence[str]]) -> Any:
+    """The source with the named tables' resources selected (no names: the default ones;
+    `comments` load with `tasks`); an unknown name is refused before any request."""
+    return source.with_resources(*dlt_resource_names(check_resources(names)))
+
+
 @dlt.source(name="tallyfy", section="tallyfy", max_table_nesting=1)
 def tallyfy_source(
     org_id: Any = dlt.config.value,  # str or list of str; dlt 1.31 does not inject Union types
@@ -183,9 +228,12 @@ def tallyfy_source(
     sweep_interval_hours: float = 24.0,
     deleted_records: str = "delete",
     concurrency: int = 8,
+    activity_start_date: Optional[str] = None,
     reports: Optional[List[ReadReport]] = None,
 ) -> List[DltResource]:
-    """Members, groups, tags and guests of one or more Tallyfy organizations.
+    """Members, groups, tags and guests of one or more Tallyfy organizations; on request
+    (`select_resources` or `with_resources`) their templates, processes, tasks (with comments)
+    and activity feed.
 
     Args:
         org_id: one org id, a list, a comma-separated string or a JSON list.
@@ -203,9 +251,12 @@ def tallyfy_source(
         deleted_records: "delete" removes records missing upstream (and their child rows);
             "flag" keeps them with `missing_since` set to when they were found missing.
         concurrency: pages in flight per resource during a full read (all within the budget).
+        activity_start_date: the first day (YYYY-MM-DD) of the activity feed to load; default 90
+            days before the first run. Kept per org in the resource state after the first run.
         reports: a list that receives one `ReadReport` per (resource, org) walk.
     """
     org_ids = org_ids_from(org_id)
+    start_date = check_start_date(activity_start_date)
     token = check_token(access_token)
     url = check_base_url(base_url)
     page_size = check_per_page(per_page)
@@ -220,4 +271,6 @@ def tallyfy_source(
         sweep_interval_hours=float(sweep_interval_hours),
         deleted_records=check_deleted_records(deleted_records),
     )
-    return [endpoint_resource(endpoint, client, org_ids, options, reports) for endpoint in ENDPOINTS.values()]
+    return [endpoint_resource(endpoint, client, org_ids, options, reports) for endpoint in ENDPOINTS.values()] + [
+        workflow_resource(endpoint, client, org_ids, options, reports) for endpoint in WORKFLOW_ENDPOINTS.values()
+    ] + [activity_resource(client, org_ids, options, reports, start_date)]

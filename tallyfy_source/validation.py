@@ -11,7 +11,7 @@ from urllib.parse import SplitResult, urlsplit
 
 from dlt.common.typing import ConfigValueSentinel
 
-from .endpoints import MAX_PER_PAGE, RESOURCE_NAMES
+from .endpoints import DEFAULT_RESOURCES, MAX_PER_PAGE, RESOURCE_NAMES
 from .deletes import DELETE_MODES
 from .errors import ConfigError
 
@@ -154,7 +154,7 @@ def check_per_page(per_page: int) -> int:
 
 def check_resources(names: Optional[Sequence[str]]) -> List[str]:
     if not names:
-        return list(RESOURCE_NAMES)
+        return list(DEFAULT_RESOURCES)
     cleaned = [n.strip() for n in names if n and n.strip()]
     unknown = [n for n in cleaned if n not in RESOURCE_NAMES]
     if unknown or not cleaned:

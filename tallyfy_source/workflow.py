@@ -1,0 +1,397 @@
+"""Workflow data (issue 12, first slice): templates, processes, tasks with their comments, and
+the activity feed.
+
+How a run reads them (exact every run, no cursor yet; the feed-driven incremental design is the
+next slice):
+- templates (`checklists?with=steps,tags`), processes (`runs?with=tags`) and tasks
+  (`tasks?with=tags,threads,form_fields`) are read in full, each list TWICE: once without
+  `archived` and once with `archived=only`. We never send a truthy `archived`, whose meaning is
+  ambiguous ("archived too" or "archived only"), so the union is every record under either
+  reading. A record seen by both walks (archived between them) is kept once (the first copy).
+- After both walks of an org finished complete, loaded keys neither saw are suspects, confirmed
+  one by one with the single-record GET exactly as the directory's sweep does
+  (`reading.EndpointRead.check_missing`): 404 deletes (or flags), 200 reloads.
+- Comments arrive in the tasks walk (`with=threads`): a task that was read lists all its
+  comments, so a loaded comment of a read task that its list no longer holds is deleted, and
+  the comments of a task confirmed deleted go with it. The `tasks` dlt resource fills both the
+  `tasks` tables and `comments`.
+- activity (`activity-feeds`): from a start date (setting `activity_start_date`, default 90 days
+  before the first run, kept per org in the resource state), each run re-reads from the DAY of
+  the newest event loaded (`created_after` is a day, inclusive) and merges on (org_id, id).
+"""
+
+import json
+import logging
+from dataclasses import replace
+from datetime import date, datetime, timedelta, timezone
+from typing import Any, Dict, Iterator, List, Optional, Sequence, Set, Tuple
+
+import dlt
+from dlt.sources.helpers.rest_client import RESTClient
+
+from .client import describe_failure
+from .columns import COLUMNS, WORKFLOW_CHILD_COLUMNS
+from .deletes import DELETED_COLUMN, MISSING_SINCE_COLUMN, _loaded_rows
+from .endpoints import ACTIVITY, COMMENTS_TABLE, Endpoint
+from .errors import ConfigError
+from .reading import Cursor, EndpointRead, ReadOptions, ReadReport
+from .rows import parse_timestamp, unify_update_time
+
+logger = logging.getLogger("tallyfy_source")
+
+Row = Dict[str, Any]
+ACTIVITY_DEFAULT_DAYS = 90
+ARCHIVED_ONLY = {"archived": "only"}
+SCALARS = (str, int, float, bool)
+
+
+# ------------------------------------------------------------------ shaping
+def _unwrap(value: Any) -> Any:
+    """An include comes as `{"data": x}` or as `x`."""
+    if isinstance(value, dict) and set(value) == {"data"}:
+        return value["data"]
+    return value
+
+
+def _as_list(value: Any) -> List[Any]:
+    value = _unwrap(value)
+    return list(value) if isinstance(value, list) else []
+
+
+def to_json(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), default=str)
+
+
+def _times(row: Row, table_columns: Dict[str, Any]) -> Row:
+    for name, column in table_columns.items():
+        if column.get("data_type") == "timestamp" and name in row:
+            row[name] = parse_timestamp(row[name])
+    return row
+
+
+def value_columns(value: Any) -> Row:
+    """An answer as `value_text` (scalars; the `text` of a choice; choices' texts joined) and
+    `value_json` (the raw value, for non-scalars)."""
+    if value is None:
+        return {"value_text": None, "value_json": None}
+    if isinstance(value, bool):
+        return {"value_text": "true" if value else "false", "value_json": None}
+    if isinstance(value, SCALARS):
+        return {"value_text": str(value), "value_json": None}
+    text: Optional[str] = None
+    if isinstance(value, dict) and isinstance(value.get("text"), SCALARS):
+        text = str(value["text"])
+    elif isinstance(value, list):
+        parts = [str(v.get("text") if v.get("text") is not None else v.get("name")) if isinstance(v, dict) else str(v)
+                 for v in value if not isinstance(v, dict) or v.get("text") is not None or v.get("name") is not None]
+        text = ", ".join(parts) or None
+    return {"value_text": text, "value_json": to_json(value)}
+
+
+def tag_links(value: Any) -> List[Row]:
+    """`tag_id` of each tag item: association rows carry `tag_id`, plain tags only `id`."""
+    out = []
+    for item in _as_list(value):
+        if isinstance(item, dict):
+            tag = item.get("tag_id") if item.get("tag_id") is not None else item.get("id")
+        else:
+            tag = item
+        if tag is not None:
+            out.append({"tag_id": str(tag)})
+    return out
+
+
+def step_row(step: Row) -> Row:
+    """A template step: scalars as they are, a dict of scalars flattened (`deadline__value`),
+    anything deeper (owners, captures) as JSON text in `<field>_json`."""
+    out: Row = {}
+    for key, value in unify_update_time(dict(step)).items():
+        value = _unwrap(value)
+        if isinstance(value, dict) and all(v is None or isinstance(v, SCALARS) for v in value.values()):
+            for sub, inner in value.items():
+                out[f"{key}__{sub}"] = inner
+        elif isinstance(value, (dict, list)):
+            out[f"{key}_json"] = to_json(value)
+        else:
+            out[key] = value
+    return _times(out, WORKFLOW_CHILD_COLUMNS["templates"]["steps"])
+
+
+def template_row(row: Row) -> Row:
+    unify_update_time(row)
+    for item_only in ("prerun", "automated_actions"):  # single reads only: not list columns
+        row.pop(item_only, None)
+    row["steps"] = [step_row(s) for s in _as_list(row.pop("steps", None)) if isinstance(s, dict)]
+    row["tags"] = tag_links(row.pop("tags", None))
+    return _times(row, COLUMNS["templates"])
+
+
+def kickoff_answers(prerun: Any) -> List[Row]:
+    """Kick-off answers keyed by field (timeline) id, as rows; the label is not in a list row."""
+    if isinstance(prerun, dict):
+        pairs = list(prerun.items())
+    else:
+        pairs = [(p.get("field_id", p.get("id")), p.get("value")) for p in _as_list(prerun) if isinstance(p, dict)]
+    return [{"field_id": None if k is None else str(k), "label": None, **value_columns(v)} for k, v in pairs]
+
+
+def process_row(row: Row) -> Row:
+    unify_update_time(row)
+    row["template_id"] = row.get("checklist_id")  # checklist_id is kept too
+    row["kickoff_answers"] = kickoff_answers(_unwrap(row.pop("prerun", None)))
+    row["tags"] = tag_links(row.pop("tags", None))
+    return _times(row, COLUMNS["processes"])
+
+
+def assignees(owners: Any) -> List[Row]:
+    owners = owners if isinstance(owners, dict) else {}
+    out: List[Row] = []
+    for kind, field, source in (("member", "member_id", "users"), ("guest", "guest_email", "guests"),
+                                ("group", "group_id", "groups")):
+        for who in _as_list(owners.get(source)):
+            out.append({"kind": kind, "member_id": None, "guest_email": None, "group_id": None, field: who})
+    return out
+
+
+def form_field_rows(value: Any) -> List[Row]:
+    return [{"field_id": None if f.get("id") is None else str(f.get("id")), "label": f.get("label"),
+             "field_type": f.get("field_type"), **value_columns(f.get("value"))}
+            for f in _as_list(value) if isinstance(f, dict)]
+
+
+def comment_row(comment: Row, task: Row, org_id: str) -> Row:
+    row = unify_update_time(dict(comment))
+    row["task_id"] = row.get("task_id") or task.get("id")
+    row["process_id"] = task.get("run_id")
+    row["org_id"] = org_id
+    return _times(row, COLUMNS[COMMENTS_TABLE])
+
+
+def task_row(row: Row) -> Tuple[Row, List[Row]]:
+    """A task's row (with its child lists) and its comments' rows."""
+    unify_update_time(row)
+    row["assignees"] = assignees(row.pop("owners", None))
+    row["tags"] = tag_links(row.pop("tags", None))
+    row["form_fields"] = form_field_rows(row.pop("form_fields", None))
+    threads = [c for c in _as_list(row.pop("threads", None)) if isinstance(c, dict)]
+    _times(row, COLUMNS["tasks"])
+    return row, [comment_row(c, row, row["org_id"]) for c in threads]
+
+
+SHAPERS = {"templates": template_row, "processes": process_row}
+
+
+# ------------------------------------------------------------------ reading
+def comments_hints(rows: List[Row]) -> Any:
+    """Comment rows go to their own merged table from inside the tasks resource."""
+    from .source import DELETE_COLUMNS  # the deletion markers every merged table declares
+
+    return dlt.mark.with_hints(rows, dlt.mark.make_hints(
+        table_name=COMMENTS_TABLE, primary_key=["org_id", "id"],
+        write_disposition={"disposition": "merge", "strategy": "delete-insert"},
+        columns={**COLUMNS[COMMENTS_TABLE], **DELETE_COLUMNS}, nested_hints={}), create_table_variant=True)
+
+
+class WorkflowRead:
+    """One org's read of one workflow list: both `archived` walks, their union, the sweep."""
+
+    def __init__(self, client: RESTClient, endpoint: Endpoint, org_id: str, options: ReadOptions):
+        self.endpoint = endpoint
+        self.org_id = org_id
+        self.options = options
+        archived = replace(endpoint, params={**endpoint.params, **ARCHIVED_ONLY})
+        self.walks = [EndpointRead(client, endpoint, org_id, options, Cursor(), True),
+                      EndpointRead(client, archived, org_id, options, Cursor(), True)]
+        self.read_tasks: Set[str] = set()  # tasks whose full comment list was read
+        self.seen_comments: Set[str] = set()
+        self.gone_tasks: List[str] = []
+
+    @property
+    def reports(self) -> List[ReadReport]:
+        return [w.report for w in self.walks]
+
+    def shape(self, rows: List[Row]) -> Iterator[Any]:
+        """Shaped rows of one page (tasks: then the comments of those tasks)."""
+        if self.endpoint.resource != "tasks":
+            yield [SHAPERS[self.endpoint.resource](r) for r in rows]
+            return
+        tasks, comments = [], []
+        for raw in rows:
+            task, its_comments = task_row(raw)
+            tasks.append(task)
+            self.read_tasks.add(str(task["id"]))
+            self.seen_comments.update(str(c["id"]) for c in its_comments)
+            comments.extend(its_comments)
+        yield tasks
+        if comments:
+            yield comments_hints(comments)
+
+    def rows(self, now: datetime) -> Iterator[Any]:
+        first, second = self.walks
+        for rows in first.rows():
+            yield from self.shape(rows)
+        for rows in second.rows():
+            fresh = [r for r in rows if str(r.get("id")) not in first.seen]  # seen by both: keep one
+            if fresh:
+                yield from self.shape(fresh)
+        second.report.mode = "full, archived=only"
+        if first.may_sweep and second.may_sweep:
+            yield from self.sweep(now)
+        if self.endpoint.resource == "tasks":
+            yield from self.comment_removals(now)
+
+    def sweep(self, now: datetime) -> Iterator[Any]:
+        first, second = self.walks
+        mode = self.options.deleted_records
+        seen = set(first.seen) | set(second.seen)
+        loaded = _loaded_rows(self.endpoint.resource, self.org_id, where_missing_since_null=(mode == "flag"))
+        by_key = {str(r["id"]): r for r in loaded if str(r["id"]) not in seen}
+        if not by_key:
+            return
+        gone, found = [], []
+        for outcome, key, row in first.check_missing(list(by_key)):
+            if outcome == "deleted":
+                gone.append(by_key[key])
+            elif outcome == "exists":
+                found.append(row)
+            else:
+                first.report.unconfirmed += 1
+        first.report.missing = len(gone)
+        first.report.found_on_recheck = len(found)
+        if found:
+            yield from self.shape(found)
+        if gone:
+            logger.info("%s of org %s: %d records deleted upstream (%s)", self.endpoint.resource, self.org_id,
+                        len(gone), mode)
+            yield removals(self.endpoint.resource, self.org_id, gone, mode, now)
+        self.gone_tasks = [str(r["id"]) for r in gone]
+
+    def comment_removals(self, now: datetime) -> Iterator[Any]:
+        """Loaded comments of a read task that its list no longer holds, and comments of tasks
+        confirmed deleted."""
+        mode = self.options.deleted_records
+        gone_tasks = set(self.gone_tasks)
+        loaded = _loaded_rows(COMMENTS_TABLE, self.org_id, where_missing_since_null=(mode == "flag"))
+        gone = [c for c in loaded if str(c.get("task_id")) in gone_tasks or (
+            str(c.get("task_id")) in self.read_tasks and str(c["id"]) not in self.seen_comments)]
+        if gone:
+            yield comments_hints(removals(COMMENTS_TABLE, self.org_id, gone, mode, now))
+
+
+def _child_rows(table: str, parent_ids: List[str]) -> Dict[str, Dict[str, List[Row]]]:
+    """{child field: {parent _dlt_id: [child rows in list order]}} for a flagged record."""
+    pipeline = dlt.current.pipeline()
+    prefix = f"{table}__"
+    children = [t for t in pipeline.default_schema.tables if t.startswith(prefix) and "__" not in t[len(prefix):]]
+    out: Dict[str, Dict[str, List[Row]]] = {}
+    if not parent_ids or not children:
+        return out
+    with pipeline.sql_client() as client:
+        for child in children:
+            placeholders = ", ".join(["%s"] * len(parent_ids))
+            query = (f"SELECT * FROM {client.make_qualified_table_name(child)}"
+                     f" WHERE _dlt_parent_id IN ({placeholders}) ORDER BY _dlt_parent_id, _dlt_list_idx")
+            lists: Dict[str, List[Row]] = {pid: [] for pid in parent_ids}
+            with client.execute_query(query, *parent_ids) as cursor:
+                names = [c[0] for c in cursor.description]
+                for values in cursor.fetchall():
+                    rec = dict(zip(names, values))
+                    lists[rec["_dlt_parent_id"]].append({k: v for k, v in rec.items() if not k.startswith("_dlt_")})
+            out[child[len(prefix):]] = lists
+    return out
+
+
+def removals(table: str, org_id: str, gone: List[Row], mode: str, now: datetime) -> List[Row]:
+    """Tombstones ("delete"), or the loaded rows again with `missing_since` and their child
+    rows ("flag")."""
+    if mode == "delete":
+        return [{"org_id": org_id, "id": row["id"], DELETED_COLUMN: True} for row in gone]
+    lists = _child_rows(table, [row["_dlt_id"] for row in gone if row.get("_dlt_id")])
+    flagged = []
+    for row in gone:
+        restored = {k: v for k, v in row.items() if not k.startswith("_dlt_")}
+        for field, by_parent in lists.items():
+            restored[field] = by_parent.get(row.get("_dlt_id"), [])
+        restored[MISSING_SINCE_COLUMN] = now
+        flagged.append(restored)
+    return flagged
+
+
+def _fails(error: Exception) -> None:
+    status = getattr(error, "status", None) or 0
+    if status == 401 or 300 <= status < 400:
+        raise error  # the token and the base URL are shared by every org: stop the run at once
+
+
+def workflow_rows(client: RESTClient, endpoint: Endpoint, org_ids: Sequence[str], options: ReadOptions,
+                  reports: Optional[List[ReadReport]] = None) -> Iterator[Any]:
+    """Every org's full read of one workflow list (see the module docstring)."""
+    from .source import READ_FAILURES
+
+    for org_id in org_ids:
+        now = datetime.now(timezone.utc)
+        read = WorkflowRead(client, endpoint, org_id, options)
+        if reports is not None:
+            reports.extend(read.reports)
+        try:
+            yield from read.rows(now)
+        except READ_FAILURES as error:
+            _fails(error)
+            failed = next((w.report for w in read.walks if not w.finished), read.walks[0].report)
+            failed.error = describe_failure(error)
+            logger.error("%s of org %s failed, other orgs go on: %s", endpoint.resource, org_id, failed.error)
+            continue
+        for report in read.reports:
+            logger.info("%s of org %s: %s read, %d requests, %d rows read, %d deleted upstream", endpoint.resource,
+                        org_id, report.mode, report.requests, report.rows_read, report.missing)
+
+
+# ------------------------------------------------------------------ the activity feed
+def check_start_date(value: Any) -> Optional[str]:
+    """`activity_start_date`: a day `YYYY-MM-DD`, or None for the default."""
+    if value is None or value == "":
+        return None
+    try:
+        return date.fromisoformat(str(value).strip()).isoformat()
+    except ValueError:
+        raise ConfigError(f"activity_start_date {value!r} is not a day: use YYYY-MM-DD") from None
+
+
+def activity_row(row: Row) -> Row:
+    return _times(row, COLUMNS["activity"])
+
+
+def activity_rows(client: RESTClient, org_ids: Sequence[str], options: ReadOptions,
+                  reports: Optional[List[ReadReport]] = None, start_date: Optional[str] = None) -> Iterator[Any]:
+    """Feed events from the org's start day, or from the day of the newest event loaded."""
+    from .source import READ_FAILURES
+
+    state = dlt.current.resource_state().setdefault("orgs", {})
+    for org_id in org_ids:
+        today = datetime.now(timezone.utc).date()
+        kept = dict(state.get(org_id) or {})
+        if options.full_refresh:
+            kept.pop("newest_day", None)
+        start = kept.get("start") or start_date or (today - timedelta(days=ACTIVITY_DEFAULT_DAYS)).isoformat()
+        after = max(start, kept.get("newest_day") or start)
+        endpoint = replace(ACTIVITY, params={**ACTIVITY.params, "created_after": after})
+        read = EndpointRead(client, endpoint, org_id, options, Cursor(), True)
+        if reports is not None:
+            reports.append(read.report)
+        newest: Optional[datetime] = None
+        try:
+            for rows in read.rows():
+                shaped = [activity_row(r) for r in rows]
+                times = [r["created_at"] for r in shaped if r.get("created_at") is not None]
+                if times:
+                    newest = max([newest, *times]) if newest else max(times)
+                yield shaped
+        except READ_FAILURES as error:
+            _fails(error)
+            read.report.error = describe_failure(error)
+            logger.error("activity of org %s failed, other orgs go on: %s", org_id, read.report.error)
+            continue
+        newest_day = max(after, newest.date().isoformat()) if newest else after
+        state[org_id] = {"start": start, "newest_day": newest_day}
+        logger.info("activity of org %s: from %s, %d requests, %d events", org_id, after, read.report.requests,
+                    read.report.rows_read)
