@@ -53,7 +53,8 @@ def _loaded_rows(table: str, org_id: str, where_missing_since_null: bool) -> Lis
 
 
 def _child_lists(table: str, parent_ids: List[str]) -> Dict[str, Dict[str, List[Any]]]:
-    """{child field: {parent _dlt_id: [values in list order]}} for scalar-list child tables."""
+    """{child field: {parent _dlt_id: [items in list order]}}: a scalar list's values (a child
+    table whose one column is `value`), or an object list's rows without dlt's columns."""
     pipeline = dlt.current.pipeline()
     out: Dict[str, Dict[str, List[Any]]] = {}
     prefix = f"{table}__"
@@ -62,16 +63,19 @@ def _child_lists(table: str, parent_ids: List[str]) -> Dict[str, Dict[str, List[
         return out
     with pipeline.sql_client() as client:
         for child in children:
-            field = child[len(prefix):]
             placeholders = ", ".join(["%s"] * len(parent_ids))
             query = (
-                f"SELECT _dlt_parent_id, value FROM {client.make_qualified_table_name(child)}"
+                f"SELECT * FROM {client.make_qualified_table_name(child)}"
                 f" WHERE _dlt_parent_id IN ({placeholders}) ORDER BY _dlt_parent_id, _dlt_list_idx"
             )
             lists: Dict[str, List[Any]] = {pid: [] for pid in parent_ids}
-            for parent_id, value in client.execute_sql(query, *parent_ids) or []:
-                lists[parent_id].append(value)
-            out[field] = lists
+            with client.execute_query(query, *parent_ids) as cursor:
+                names = [c[0] for c in cursor.description]
+                for values in cursor.fetchall():
+                    record = dict(zip(names, values))
+                    item = {k: v for k, v in record.items() if not k.startswith("_dlt_")}
+                    lists[record["_dlt_parent_id"]].append(item["value"] if set(item) == {"value"} else item)
+            out[child[len(prefix):]] = lists
     return out
 
 

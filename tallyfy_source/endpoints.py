@@ -104,8 +104,10 @@ ACTIVITY = Endpoint(
 )
 #: workflow resources read in full with both `archived` walks
 WORKFLOW_ENDPOINTS: Dict[str, Endpoint] = {e.resource: e for e in (TEMPLATES, PROCESSES, TASKS)}
-#: comments come in the tasks walk (`with=threads`): the `tasks` dlt resource fills both tables
-COMMENTS_TABLE = "comments"
+#: comments come in the tasks walk (`with=threads`): the `tasks` dlt resource fills both tables.
+#: Not a list endpoint: the table's name and key, for the deletion rows of `deletes.py`.
+COMMENTS = Endpoint(resource="comments", path="", primary_key=("org_id", "id"), sort_param="")
+COMMENTS_TABLE = COMMENTS.resource
 WORKFLOW_NAMES = ("templates", "processes", "tasks", COMMENTS_TABLE, "activity")
 RESOURCE_NAMES = tuple(ENDPOINTS) + WORKFLOW_NAMES
 #: what `tallyfy-load` and the source load when no resource is named: the directory, as before

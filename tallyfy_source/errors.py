@@ -43,3 +43,10 @@ def shown_url(url: str, path: bool = True) -> str:
         port = None
     origin = f"{parts.scheme}://{host}{f':{port}' if port else ''}"
     return origin + (parts.path if path else "")
+
+
+def stops_every_org(error: BaseException) -> bool:
+    """401 (the token) and a redirect (the base URL) are every org's: the run stops at once
+    instead of failing org by org."""
+    status = getattr(error, "status", None) or 0
+    return status == 401 or 300 <= status < 400

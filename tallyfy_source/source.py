@@ -6,7 +6,7 @@ HTTP details live in `client.py`, the page walk in `paging.py` and
 
 import logging
 from datetime import datetime, timedelta, timezone
-from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence
+from typing import Any, Callable, Dict, Iterable, Iterator, List, Optional, Sequence, Tuple
 
 import requests
 
@@ -22,7 +22,7 @@ from .columns import COLUMNS, GROUP_GUEST_COLUMNS, GROUP_MEMBER_COLUMNS, WORKFLO
 from .deletes import DELETED_COLUMN, MISSING_SINCE_COLUMN, absent, loaded_rows, removal_rows
 from .endpoints import (ACTIVITY, DEFAULT_BASE_URL, ENDPOINTS, MAX_PER_PAGE, WORKFLOW_ENDPOINTS, Endpoint,
                         dlt_resource_names)
-from .errors import PaginationError, TallyfyAPIError
+from .errors import PaginationError, TallyfyAPIError, stops_every_org
 from .reading import Cursor, EndpointRead, ReadOptions, ReadReport
 from .rows import parse_timestamp
 from .validation import (
@@ -108,14 +108,14 @@ def endpoint_rows(
             for rows in read.rows():
                 yield as_table(rows)
             if read.may_sweep:
-                for rows in sweep_rows(read, now):
-                    yield as_table(rows)
+                for rows in confirm_missing(read, now):
+                    if rows:
+                        yield as_table(rows)
                 if not read.report.unconfirmed:
                     sweeps[org_id] = now.isoformat()
         except READ_FAILURES as error:
-            status = getattr(error, "status", None) or 0
-            if status == 401 or 300 <= status < 400:
-                raise  # the token and the base URL are shared by every org: stop the run at once
+            if stops_every_org(error):
+                raise
             read.report.error = describe_failure(error)
             logger.error("%s of org %s failed, other orgs go on: %s", endpoint.resource, org_id, read.report.error)
             continue
@@ -129,15 +129,16 @@ def endpoint_rows(
         )
 
 
-def sweep_rows(read: EndpointRead, now: datetime) -> Iterator[List[Dict[str, Any]]]:
-    """After a complete sweep: loaded keys it did not see are checked one by one; a confirmed
-    deletion is removed (or flagged), a record found after all is loaded again, and an
-    unanswered one waits for the next sweep (which then runs on the next run)."""
+def confirm_missing(read: EndpointRead, now: datetime, seen: Optional[Iterable[Any]] = None,
+                    table: Optional[Endpoint] = None) -> Tuple[List[Dict[str, Any]], List[Dict[str, Any]]]:
+    """After a complete sweep, the loaded keys it did not see (`seen`, default the walk's own),
+    each asked for by itself: (records found after all, to load again; rows that remove or flag
+    the ones confirmed deleted). An unanswered one waits for the next sweep (which then runs on
+    the next run); `read.report` counts all three."""
     mode = read.options.deleted_records
-    suspects = absent(loaded_rows(read.endpoint, read.org_id, mode), read.seen, read.endpoint.key)
-    if not suspects:
-        return
-    by_key = {str(row[read.endpoint.key]): row for row in suspects}
+    table = table or read.endpoint
+    suspects = absent(loaded_rows(table, read.org_id, mode), read.seen if seen is None else seen, table.key)
+    by_key = {str(row[table.key]): row for row in suspects}
     gone, found = [], []
     for outcome, key, row in read.check_missing(list(by_key)):
         if outcome == "deleted":
@@ -148,11 +149,7 @@ def sweep_rows(read: EndpointRead, now: datetime) -> Iterator[List[Dict[str, Any
             read.report.unconfirmed += 1
     read.report.missing = len(gone)
     read.report.found_on_recheck = len(found)
-    if found:
-        yield found
-    removals = removal_rows(read.endpoint, read.org_id, gone, mode, now)
-    if removals:
-        yield removals
+    return found, removal_rows(table, read.org_id, gone, mode, now)
 
 
 def endpoint_resource(

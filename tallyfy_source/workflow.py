@@ -31,9 +31,9 @@ from dlt.sources.helpers.rest_client import RESTClient
 
 from .client import describe_failure
 from .columns import COLUMNS, WORKFLOW_CHILD_COLUMNS
-from .deletes import DELETED_COLUMN, MISSING_SINCE_COLUMN, _loaded_rows
-from .endpoints import ACTIVITY, COMMENTS_TABLE, Endpoint
-from .errors import ConfigError
+from .deletes import loaded_rows, removal_rows
+from .endpoints import ACTIVITY, COMMENTS, COMMENTS_TABLE, Endpoint
+from .errors import ConfigError, stops_every_org
 from .reading import Cursor, EndpointRead, ReadOptions, ReadReport
 from .rows import parse_timestamp, unify_update_time
 
@@ -241,86 +241,26 @@ class WorkflowRead:
             yield from self.comment_removals(now)
 
     def sweep(self, now: datetime) -> Iterator[Any]:
+        """Keys neither walk saw, confirmed one by one (source.confirm_missing)."""
+        from .source import confirm_missing
+
         first, second = self.walks
-        mode = self.options.deleted_records
-        seen = set(first.seen) | set(second.seen)
-        loaded = _loaded_rows(self.endpoint.resource, self.org_id, where_missing_since_null=(mode == "flag"))
-        by_key = {str(r["id"]): r for r in loaded if str(r["id"]) not in seen}
-        if not by_key:
-            return
-        gone, found = [], []
-        for outcome, key, row in first.check_missing(list(by_key)):
-            if outcome == "deleted":
-                gone.append(by_key[key])
-            elif outcome == "exists":
-                found.append(row)
-            else:
-                first.report.unconfirmed += 1
-        first.report.missing = len(gone)
-        first.report.found_on_recheck = len(found)
+        found, removals = confirm_missing(first, now, seen=set(first.seen) | set(second.seen))
         if found:
             yield from self.shape(found)
-        if gone:
-            logger.info("%s of org %s: %d records deleted upstream (%s)", self.endpoint.resource, self.org_id,
-                        len(gone), mode)
-            yield removals(self.endpoint.resource, self.org_id, gone, mode, now)
-        self.gone_tasks = [str(r["id"]) for r in gone]
+        if removals:
+            yield removals
+        self.gone_tasks = [str(r["id"]) for r in removals]
 
     def comment_removals(self, now: datetime) -> Iterator[Any]:
         """Loaded comments of a read task that its list no longer holds, and comments of tasks
         confirmed deleted."""
         mode = self.options.deleted_records
         gone_tasks = set(self.gone_tasks)
-        loaded = _loaded_rows(COMMENTS_TABLE, self.org_id, where_missing_since_null=(mode == "flag"))
-        gone = [c for c in loaded if str(c.get("task_id")) in gone_tasks or (
+        gone = [c for c in loaded_rows(COMMENTS, self.org_id, mode) if str(c.get("task_id")) in gone_tasks or (
             str(c.get("task_id")) in self.read_tasks and str(c["id"]) not in self.seen_comments)]
         if gone:
-            yield comments_hints(removals(COMMENTS_TABLE, self.org_id, gone, mode, now))
-
-
-def _child_rows(table: str, parent_ids: List[str]) -> Dict[str, Dict[str, List[Row]]]:
-    """{child field: {parent _dlt_id: [child rows in list order]}} for a flagged record."""
-    pipeline = dlt.current.pipeline()
-    prefix = f"{table}__"
-    children = [t for t in pipeline.default_schema.tables if t.startswith(prefix) and "__" not in t[len(prefix):]]
-    out: Dict[str, Dict[str, List[Row]]] = {}
-    if not parent_ids or not children:
-        return out
-    with pipeline.sql_client() as client:
-        for child in children:
-            placeholders = ", ".join(["%s"] * len(parent_ids))
-            query = (f"SELECT * FROM {client.make_qualified_table_name(child)}"
-                     f" WHERE _dlt_parent_id IN ({placeholders}) ORDER BY _dlt_parent_id, _dlt_list_idx")
-            lists: Dict[str, List[Row]] = {pid: [] for pid in parent_ids}
-            with client.execute_query(query, *parent_ids) as cursor:
-                names = [c[0] for c in cursor.description]
-                for values in cursor.fetchall():
-                    rec = dict(zip(names, values))
-                    lists[rec["_dlt_parent_id"]].append({k: v for k, v in rec.items() if not k.startswith("_dlt_")})
-            out[child[len(prefix):]] = lists
-    return out
-
-
-def removals(table: str, org_id: str, gone: List[Row], mode: str, now: datetime) -> List[Row]:
-    """Tombstones ("delete"), or the loaded rows again with `missing_since` and their child
-    rows ("flag")."""
-    if mode == "delete":
-        return [{"org_id": org_id, "id": row["id"], DELETED_COLUMN: True} for row in gone]
-    lists = _child_rows(table, [row["_dlt_id"] for row in gone if row.get("_dlt_id")])
-    flagged = []
-    for row in gone:
-        restored = {k: v for k, v in row.items() if not k.startswith("_dlt_")}
-        for field, by_parent in lists.items():
-            restored[field] = by_parent.get(row.get("_dlt_id"), [])
-        restored[MISSING_SINCE_COLUMN] = now
-        flagged.append(restored)
-    return flagged
-
-
-def _fails(error: Exception) -> None:
-    status = getattr(error, "status", None) or 0
-    if status == 401 or 300 <= status < 400:
-        raise error  # the token and the base URL are shared by every org: stop the run at once
+            yield comments_hints(removal_rows(COMMENTS, self.org_id, gone, mode, now))
 
 
 def workflow_rows(client: RESTClient, endpoint: Endpoint, org_ids: Sequence[str], options: ReadOptions,
@@ -336,7 +276,8 @@ def workflow_rows(client: RESTClient, endpoint: Endpoint, org_ids: Sequence[str]
         try:
             yield from read.rows(now)
         except READ_FAILURES as error:
-            _fails(error)
+            if stops_every_org(error):
+                raise
             failed = next((w.report for w in read.walks if not w.finished), read.walks[0].report)
             failed.error = describe_failure(error)
             logger.error("%s of org %s failed, other orgs go on: %s", endpoint.resource, org_id, failed.error)
@@ -387,7 +328,8 @@ def activity_rows(client: RESTClient, org_ids: Sequence[str], options: ReadOptio
                     newest = max([newest, *times]) if newest else max(times)
                 yield shaped
         except READ_FAILURES as error:
-            _fails(error)
+            if stops_every_org(error):
+                raise
             read.report.error = describe_failure(error)
             logger.error("activity of org %s failed, other orgs go on: %s", org_id, read.report.error)
             continue
