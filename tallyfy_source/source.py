@@ -152,57 +152,40 @@ def confirm_missing(read: EndpointRead, now: datetime, seen: Optional[Iterable[A
     return found, removal_rows(table, read.org_id, gone, mode, now)
 
 
-def endpoint_resource(
-    endpoint: Endpoint,
-    client: RESTClient,
-    org_ids: Sequence[str],
-    options: ReadOptions = ReadOptions(),
-    reports: Optional[List[ReadReport]] = None,
-) -> DltResource:
-    """The dlt resource for one endpoint: merge on (org_id, key), declared columns."""
+def merged_resource(rows: Callable[..., Iterator[Any]], endpoint: Endpoint, *args: Any,
+                    selected: bool = True, columns: Optional[Dict[str, Any]] = None) -> DltResource:
+    """One merge resource: (org_id, key), declared columns, read side by side with the others
+    within one request budget."""
     return dlt.resource(
-        endpoint_rows,
+        rows,
         name=endpoint.resource,
         primary_key=list(endpoint.primary_key),
         write_disposition={"disposition": "merge", "strategy": "delete-insert"},
-        columns=table_columns(endpoint),
-        nested_hints=NESTED_HINTS.get(endpoint.resource),
-        parallelized=True,  # resources are fetched side by side, sharing one request budget
-    )(client, endpoint, org_ids, options, reports)
-
-
-def workflow_resource(
-    endpoint: Endpoint,
-    client: RESTClient,
-    org_ids: Sequence[str],
-    options: ReadOptions,
-    reports: Optional[List[ReadReport]] = None,
-) -> DltResource:
-    """Templates, processes or tasks (+ comments): full reads, merged on (org_id, id); not
-    selected unless named (see `DEFAULT_RESOURCES`)."""
-    return dlt.resource(
-        workflow_rows,
-        name=endpoint.resource,
-        primary_key=list(endpoint.primary_key),
-        write_disposition={"disposition": "merge", "strategy": "delete-insert"},
-        columns=table_columns(endpoint),
+        columns=columns or table_columns(endpoint),
         nested_hints=NESTED_HINTS.get(endpoint.resource),
         parallelized=True,
-        selected=False,
-    )(client, endpoint, org_ids, options, reports)
+        selected=selected,
+    )(*args)
+
+
+def endpoint_resource(endpoint: Endpoint, client: RESTClient, org_ids: Sequence[str],
+                      options: ReadOptions = ReadOptions(), reports: Optional[List[ReadReport]] = None) -> DltResource:
+    """A directory endpoint's resource: cursor, sweeps (see `endpoint_rows`)."""
+    return merged_resource(endpoint_rows, endpoint, client, endpoint, org_ids, options, reports)
+
+
+def workflow_resource(endpoint: Endpoint, client: RESTClient, org_ids: Sequence[str], options: ReadOptions,
+                      reports: Optional[List[ReadReport]] = None) -> DltResource:
+    """Templates, processes or tasks (+ comments): full reads; not selected unless named (see
+    `DEFAULT_RESOURCES`)."""
+    return merged_resource(workflow_rows, endpoint, client, endpoint, org_ids, options, reports, selected=False)
 
 
 def activity_resource(client: RESTClient, org_ids: Sequence[str], options: ReadOptions,
                       reports: Optional[List[ReadReport]], start_date: Optional[str]) -> DltResource:
-    return dlt.resource(
-        activity_rows,
-        name=ACTIVITY.resource,
-        primary_key=list(ACTIVITY.primary_key),
-        write_disposition={"disposition": "merge", "strategy": "delete-insert"},
-        columns=COLUMNS[ACTIVITY.resource],
-        parallelized=True,
-        selected=False,
-    )(client, org_ids, options, reports, start_date)
+    """The activity feed: merged events from a start day (see `workflow.activity_rows`)."""
+    return merged_resource(activity_rows, ACTIVITY, client, org_ids, options, reports, start_date, selected=False,
+                           columns=COLUMNS[ACTIVITY.resource])  # events are never deleted: no markers
 
 
 def select_resources(source: Any, names: Optional[Sequence[str]]) -> Any:
