@@ -270,7 +270,7 @@ class EndpointRead:
                         self.report.mode = "incremental-full-scan"
                 previous = times[-1] if times else previous
                 if early_stop and times and times[-1] < self.loaded.value and page.paginator.has_next_page:
-                    if self._remaining(page) < self.options.per_page:
+                    if self._remaining() < self.options.per_page:
                         continue  # one short page left: reading it costs what a probe would
                     if self._probe_proves_sort(times[-1]):
                         self.stopped_early = True
@@ -330,7 +330,8 @@ class EndpointRead:
         key = str(row.get(self.endpoint.key))
         return self.loaded.is_unchanged(row.get("updated_at"), key, self.seen[key][0])
 
-    def _remaining(self, page: PageData[Any]) -> int:
+    def _remaining(self) -> int:
+        """Records the server says are left to read (a page's worth when it says nothing)."""
         return (self.totals[-1] - len(self.seen)) if self.totals else self.options.per_page
 
     def _probe_proves_sort(self, stop_time: datetime) -> bool:

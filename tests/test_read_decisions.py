@@ -24,7 +24,7 @@ reading.py
   calls `_reset` again before the walk without a sort.
 - EndpointRead.rows: `_walk(None, early_stop=None)` -> None is only ever tested for truth, as False.
 - EndpointRead._walk: `{sort_param: sort} if sort or True` -> a None-valued param is dropped by
-  `requests`: the same URL. `_remaining(None)` -> `_remaining` never reads its page argument.
+  `requests`: the same URL.
   `sorted_newest_first = early_stop = None` -> both only ever tested for truth.
 - EndpointRead._probe_proves_sort: `next(pages, )` -> the page walk always yields page 1 or raises,
   never ends empty. `shape_row(r, None, True)` -> the probe reads times and keys, never org_id.
