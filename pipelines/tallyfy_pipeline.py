@@ -15,7 +15,7 @@ from typing import Any, Dict, List, Optional, Sequence
 import dlt
 
 from tallyfy_source import RESOURCE_NAMES, destinations, tallyfy_source
-from tallyfy_source.endpoints import DEFAULT_RESOURCES, dlt_resource_names
+from tallyfy_source.endpoints import dlt_resource_names
 from tallyfy_source.deletes import DELETE_MODES
 from tallyfy_source.errors import ConfigError
 from tallyfy_source.resume import discard_interrupted_load
@@ -70,12 +70,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--duckdb-file",
         help=f"DuckDB database file (default: $TALLYFY_DUCKDB, else {DEFAULT_DUCKDB_FILE}; with --demo: {DEMO_DUCKDB_FILE})",
     )
-    parser.add_argument("--resources", help=f"comma list of {','.join(RESOURCE_NAMES)} (default: the directory,"
-                        f" {','.join(DEFAULT_RESOURCES)}; with --demo: all)")
+    parser.add_argument("--resources", help=f"comma list of {','.join(RESOURCE_NAMES)} (default: all of them)")
     parser.add_argument("--per-page", type=int, default=None, help="page size, 1..100 (default: 100)")
     parser.add_argument("--requests-per-minute", type=int, default=None, help="request budget for the run (default: 100)")
     parser.add_argument("--full-refresh", action="store_true", help="ignore stored cursors and re-read everything")
-    parser.add_argument("--sweep", action="store_true", help="read every member and group to find deleted ones (default: when the last sweep is older than sweep_interval_hours, 24)")
+    parser.add_argument("--sweep", action="store_true", help="read every member, group, template, process and task to find deleted ones (default: when the last sweep is older than sweep_interval_hours, 24)")
     parser.add_argument("--deleted-records", choices=DELETE_MODES, help="records missing upstream: delete them (default) or keep them flagged with missing_since")
     parser.add_argument("--progress", action="store_true", help="log extract/normalize/load progress")
     parser.add_argument("--demo-members", type=int, default=300, help=argparse.SUPPRESS)

@@ -69,12 +69,15 @@ def _child_lists(table: str, parent_ids: List[str]) -> Dict[str, Dict[str, List[
                 f" WHERE _dlt_parent_id IN ({placeholders}) ORDER BY _dlt_parent_id, _dlt_list_idx"
             )
             lists: Dict[str, List[Any]] = {pid: [] for pid in parent_ids}
-            with client.execute_query(query, *parent_ids) as cursor:
-                names = [c[0] for c in cursor.description]
-                for values in cursor.fetchall():
-                    record = dict(zip(names, values))
-                    item = {k: v for k, v in record.items() if not k.startswith("_dlt_")}
-                    lists[record["_dlt_parent_id"]].append(item["value"] if set(item) == {"value"} else item)
+            try:
+                with client.execute_query(query, *parent_ids) as cursor:
+                    names = [c[0] for c in cursor.description]
+                    for values in cursor.fetchall():
+                        record = dict(zip(names, values))
+                        item = {k: v for k, v in record.items() if not k.startswith("_dlt_")}
+                        lists[record["_dlt_parent_id"]].append(item["value"] if set(item) == {"value"} else item)
+            except DestinationUndefinedEntity:  # declared in the schema, never created: no rows yet
+                pass
             out[child[len(prefix):]] = lists
     return out
 

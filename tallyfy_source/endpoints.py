@@ -110,9 +110,10 @@ COMMENTS = Endpoint(resource="comments", path="", primary_key=("org_id", "id"), 
 COMMENTS_TABLE = COMMENTS.resource
 WORKFLOW_NAMES = ("templates", "processes", "tasks", COMMENTS_TABLE, "activity")
 RESOURCE_NAMES = tuple(ENDPOINTS) + WORKFLOW_NAMES
-#: what `tallyfy-load` and the source load when no resource is named: the directory, as before
-#: (the workflow resources are full reads in this slice: asked for by name, or `--demo`)
-DEFAULT_RESOURCES = tuple(ENDPOINTS)
+#: what `tallyfy-load` (and `select_resources`) load when no resource is named: everything
+#: (the workflow resources are kept current through the activity feed between sweeps). A bare
+#: `tallyfy_source()` still selects only the directory; name the others to add them.
+DEFAULT_RESOURCES = RESOURCE_NAMES
 
 
 def dlt_resource_names(names) -> Tuple[str, ...]:

@@ -36,6 +36,7 @@ from .validation import (
     org_ids_from,
 )
 from .workflow import activity_rows, check_start_date, workflow_rows
+from .workflow_incremental import WorkflowFeed
 
 logger = logging.getLogger("tallyfy_source")
 
@@ -175,10 +176,12 @@ def endpoint_resource(endpoint: Endpoint, client: RESTClient, org_ids: Sequence[
 
 
 def workflow_resource(endpoint: Endpoint, client: RESTClient, org_ids: Sequence[str], options: ReadOptions,
-                      reports: Optional[List[ReadReport]] = None) -> DltResource:
-    """Templates, processes or tasks (+ comments): full reads; not selected unless named (see
-    `DEFAULT_RESOURCES`)."""
-    return merged_resource(workflow_rows, endpoint, client, endpoint, org_ids, options, reports, selected=False)
+                      reports: Optional[List[ReadReport]] = None, feed: Any = None) -> DltResource:
+    """Templates, processes or tasks (+ comments): a full read when a sweep is due, else the
+    changes the activity feed names, read once per org and run through the shared `feed`
+    (see `workflow_incremental.py`); not selected unless named."""
+    return merged_resource(workflow_rows, endpoint, client, endpoint, org_ids, options, reports, feed,
+                           selected=False)
 
 
 def activity_resource(client: RESTClient, org_ids: Sequence[str], options: ReadOptions,
@@ -225,9 +228,12 @@ def tallyfy_source(
             publishes 100/minute per organization); also no 10 s window gets over a sixth.
         request_timeout: seconds before a request is abandoned and retried.
         max_attempts: tries per request before a 429/5xx/reset is given up.
-        sweep: read every member and group this run to find deleted ones.
-        sweep_interval_hours: members and groups get a full key sweep when the last one is
-            older than this (0: every run); tags and guests are swept on every run.
+        sweep: read every member and group (and template, process, task) this run to find
+            deleted ones and what the activity feed missed.
+        sweep_interval_hours: members and groups get a full key sweep, and templates, processes
+            and tasks a full read, when the last one is older than this (0: every run); between
+            sweeps the workflow resources follow the activity feed. Tags and guests are swept on
+            every run.
         deleted_records: "delete" removes records missing upstream (and their child rows);
             "flag" keeps them with `missing_since` set to when they were found missing.
         concurrency: pages in flight per resource during a full read (all within the budget).
@@ -251,6 +257,7 @@ def tallyfy_source(
         sweep_interval_hours=float(sweep_interval_hours),
         deleted_records=check_deleted_records(deleted_records),
     )
+    feed = WorkflowFeed(client, options)  # one feed read per org and run, shared by the workflow resources
     return [endpoint_resource(endpoint, client, org_ids, options, reports) for endpoint in ENDPOINTS.values()] + [
-        workflow_resource(endpoint, client, org_ids, options, reports) for endpoint in WORKFLOW_ENDPOINTS.values()
+        workflow_resource(endpoint, client, org_ids, options, reports, feed) for endpoint in WORKFLOW_ENDPOINTS.values()
     ] + [activity_resource(client, org_ids, options, reports, start_date)]

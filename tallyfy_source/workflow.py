@@ -1,8 +1,7 @@
-"""Workflow data (issue 12, first slice): templates, processes, tasks with their comments, and
-the activity feed.
+"""Workflow data (issue 12): templates, processes, tasks with their comments, and the activity
+feed.
 
-How a run reads them (exact every run, no cursor yet; the feed-driven incremental design is the
-next slice):
+How a sweep reads them (between sweeps, `workflow_incremental.py` follows the activity feed):
 - templates (`checklists?with=steps,tags`), processes (`runs?with=tags`) and tasks
   (`tasks?with=tags,threads,form_fields`) are read in full, each list TWICE: once without
   `archived` and once with `archived=only`. We never send a truthy `archived`, whose meaning is
@@ -264,16 +263,44 @@ class WorkflowRead:
 
 
 def workflow_rows(client: RESTClient, endpoint: Endpoint, org_ids: Sequence[str], options: ReadOptions,
-                  reports: Optional[List[ReadReport]] = None) -> Iterator[Any]:
-    """Every org's full read of one workflow list (see the module docstring)."""
-    from .source import READ_FAILURES
+                  reports: Optional[List[ReadReport]] = None, feed: Any = None) -> Iterator[Any]:
+    """Every org's read of one workflow list: the full read when a sweep is due, else the
+    changes the activity feed names (see `workflow_incremental.py`)."""
+    from .source import READ_FAILURES, sweep_is_due
+    from .workflow_incremental import WorkflowFeed, incremental_rows
 
+    feed = feed or WorkflowFeed(client, options)
+    state = dlt.current.resource_state().setdefault("orgs", {})
     for org_id in org_ids:
         now = datetime.now(timezone.utc)
+        kept = dict(state.get(org_id) or {})
+        cursor = kept.get("feed")
+        full = (options.full_refresh or options.sweep or not cursor
+                or sweep_is_due(kept.get("last_sweep"), options.sweep_interval_hours, now))
+        if not full:
+            report = ReadReport(endpoint.resource, org_id, mode="incremental (activity feed)")
+            if reports is not None:
+                reports.append(report)
+            try:
+                changes = feed.changes(org_id, int(cursor["id"]), cursor["day"], report)
+                yield from incremental_rows(feed, endpoint, org_id, changes, now, report)
+            except READ_FAILURES as error:
+                if stops_every_org(error):
+                    raise
+                report.error = describe_failure(error)
+                logger.error("%s of org %s failed, other orgs go on: %s", endpoint.resource, org_id, report.error)
+                continue
+            if changes.newest_id > int(cursor["id"]):
+                kept["feed"] = {"id": changes.newest_id, "day": changes.newest_day or cursor["day"]}
+            state[org_id] = kept
+            logger.info("%s of org %s: incremental read, %d requests, %d changed rows read, %d deleted upstream",
+                        endpoint.resource, org_id, report.requests, report.rows_read, report.missing)
+            continue
         read = WorkflowRead(client, endpoint, org_id, options)
         if reports is not None:
             reports.extend(read.reports)
         try:
+            newest_id, newest_day = feed.newest(org_id, read.walks[0].report)
             yield from read.rows(now)
         except READ_FAILURES as error:
             if stops_every_org(error):
@@ -282,6 +309,10 @@ def workflow_rows(client: RESTClient, endpoint: Endpoint, org_ids: Sequence[str]
             failed.error = describe_failure(error)
             logger.error("%s of org %s failed, other orgs go on: %s", endpoint.resource, org_id, failed.error)
             continue
+        kept["feed"] = {"id": newest_id, "day": newest_day}
+        if all(w.may_sweep for w in read.walks) and not any(r.unconfirmed for r in read.reports):
+            kept["last_sweep"] = now.isoformat()
+        state[org_id] = kept
         for report in read.reports:
             logger.info("%s of org %s: %s read, %d requests, %d rows read, %d deleted upstream", endpoint.resource,
                         org_id, report.mode, report.requests, report.rows_read, report.missing)

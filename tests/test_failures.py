@@ -48,9 +48,11 @@ def data_tables(tmp_path):
 
 
 def assert_each_resource_asked_once(sim, org_id, status):
-    """Not retried: one request per resource, each answered `status`."""
+    """Not retried: one request per directory resource, and the activity feed asked once for the
+    workflow resources (shared) and once for the `activity` table; each answered `status`."""
     asked = [r for r in sim.requests if r["org_id"] == org_id]
-    assert sorted(r["resource"] for r in asked) == ["groups", "guests", "members", "tags"], asked
+    assert sorted(r["resource"] for r in asked) == ["activity", "activity", "groups", "guests", "members",
+                                                      "tags"], asked
     assert {r["status"] for r in asked} == {status}
 
 

@@ -202,12 +202,14 @@ def test_full_load_equals_the_simulator_for_every_table_at_pages_per_walk(sim, l
     assert_activity_equals_simulator(loader, org)
     for resource in ("checklists", "runs", "tasks"):
         assert sim.request_count(resource=resource) == walk_requests(org, resource, reading), resource
-    assert sim.request_count(resource="activity") == pages(len(org.served("activity", query={})))
+    # the feed's pages, plus its first page once more for the newest event id: the cursor
+    assert sim.request_count(resource="activity") == pages(len(org.served("activity", query={}))) + 1
     assert sim.request_count(kind="item") == 0  # nothing to confirm on a first load
     assert {r["query"].get("archived") for r in sim.requests if r["resource"] != "activity"} == {None, "only"}
-    # a rerun with no change loads the same tables, again at pages per walk, deleting nothing
+    # a rerun with no change and a sweep due loads the same tables, again at pages per walk,
+    # deleting nothing
     sim.reset_counts()
-    loader.run(resources=WORKFLOW)
+    loader.run(resources=WORKFLOW, sweep_interval_hours=0)
     assert_workflow_equals_simulator(loader, org, reading)
     assert sim.request_count(kind="item") == 0
 
@@ -267,7 +269,7 @@ def test_every_kind_of_change_is_exact_after_the_next_run(sim, loader, reading):
     loader.run(resources=WORKFLOW, activity_start_date=START)
     changed = make_changes(org)
     sim.reset_counts()
-    loader.run(resources=WORKFLOW)
+    loader.run(resources=WORKFLOW, sweep_interval_hours=0)  # the sweep (full read) path
     assert_workflow_equals_simulator(loader, org, reading)
     assert_activity_equals_simulator(loader, org)
     assert loader.rows(f"SELECT count(*) FROM tallyfy.processes WHERE id = '{changed['deleted_run']}'") == [(0,)]
@@ -307,13 +309,14 @@ def test_a_change_between_two_pages_never_deletes_a_live_record(sim, duckdb_load
     first_page = org.served("tasks", query={})[:10]  # page 1 of the not-archived walk (deadline order)
     run = org.get("runs", next(t["run_id"] for t in first_page if t["run_id"]))
     sim.faults = FaultPlan([change_between("tasks", 2, lambda: org.archive_process(run["id"]))])
-    loader.run(resources=["tasks"], per_page=10)
+    # one page at a time: with pages in flight concurrently, which rows slide depends on timing
+    loader.run(resources=["tasks"], per_page=10, sweep_interval_hours=0, concurrency=1)
     assert sim.faults.fired
     assert sum(r.missing for r in loader.reports) == 0
     assert sum(r.found_on_recheck for r in loader.reports) > 0  # rows slid onto read pages: asked for
     live = {t["id"] for t in org.values("tasks")}
     assert live <= {r[0] for r in loader.rows("SELECT id FROM tallyfy.tasks")}
-    loader.run(resources=["tasks"], per_page=10)
+    loader.run(resources=["tasks"], per_page=10, sweep_interval_hours=0)
     got = {r["id"]: r for r in loader.table("tasks")}
     assert set(got) == live
     assert all(got[t["id"]]["archived_at"] == _ts(t["archived_at"]) for t in org._tasks_of(run["id"]))
@@ -374,7 +377,9 @@ def test_comments_alone_load_through_the_tasks_walk(sim, tmp_path, capsys):
     out = captured.out
     assert code == 0, captured.err
     assert "comments" in out and "tasks__assignees" in out
-    assert {r["resource"] for r in sim.requests} == {"tasks"}
+    # the tasks walk, and the feed's first page for the cursor of the next (incremental) run
+    assert {r["resource"] for r in sim.requests} == {"tasks", "activity"}
+    assert sim.request_count(resource="activity") == 1
 
 
 def test_the_token_never_lands_in_the_workflow_tables(sim, duckdb_loader):

@@ -1,0 +1,401 @@
+"""Keeping templates, processes and tasks (+ comments) current between sweeps (issue 12).
+
+Per org, each workflow resource keeps in its resource state (committed only with a load):
+`last_sweep` (when its last complete full read ran) and `feed` = {"id": newest activity-feed
+event id loaded, "day": that event's day}.
+
+- A run where a sweep is due (`sweep_interval_hours`, default 24; 0 = every run; `sweep=True`
+  or `full_refresh` force it) does the full read of `workflow.py` (both `archived` walks, missing
+  keys confirmed one by one). Before it, it learns the newest feed event id (one request: the
+  feed's first page, newest first) and stores that as the feed cursor, so events written while
+  the sweep reads are read again by the next run.
+- Otherwise the run reads the activity feed from the cursor's day (`created_after`, a day,
+  inclusive), newest first, and stops paging at the first event at or below the stored id. The
+  feed is read ONCE per org per run and shared by the three resources (`WorkflowFeed`, one per
+  source instance, guarded by a lock: the resources run in parallel threads). Each event names
+  what changed (auditable and parentable type/id): Run/Process -> that process; Task -> the task
+  and its process when the event names it, else the process the loaded task belongs to;
+  Thread/Comment -> its task (then as a task); Checklist/Blueprint (Step: its parent) -> that
+  template. Then:
+  - each changed process: ONE `GET runs/{id}?with=tasks,tags,tasks.threads,tasks.tags,
+    tasks.form_fields&form_fields_values=true`, shared by the processes and tasks resources ->
+    the process, all its tasks and their comments; loaded tasks of that process no longer in it
+    and loaded comments of its tasks no longer listed are deleted (or flagged); a 404 naming the
+    record deletes the process, its tasks and their comments.
+  - each changed template: `GET checklists/{id}?with=steps,tags`; 404 -> deleted.
+  - each changed task with no process (one-off, or not loaded yet): `GET tasks/{id}?with=tags,
+    threads,form_fields` -> the task with its comments; 404 -> deleted with its comments.
+  Rows are shaped by the same functions as the full read (`template_row`, `process_row`,
+  `task_row`), so the tables are the same either way.
+- What the feed misses (a dropped event; a deleted member/guest/group/tag, which changes task
+  owners and tag links without an event) heals at the next sweep.
+"""
+
+import logging
+import threading
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta, timezone
+from typing import Any, Dict, Iterator, List, Optional, Sequence, Set, Tuple
+from urllib.parse import quote
+
+import dlt
+from dlt.destinations.exceptions import DestinationUndefinedEntity
+from dlt.sources.helpers.rest_client import RESTClient
+
+from .client import describe_failure
+from .deletes import MISSING_SINCE_COLUMN, removal_rows
+from .endpoints import ACTIVITY, COMMENTS, PROCESSES, TASKS, TEMPLATES, Endpoint
+from .errors import TallyfyAPIError, stops_every_org
+from .reading import ReadOptions, ReadReport, fetch_pages, names_a_missing_record, server_time
+from .rows import parse_timestamp, shape_row
+
+logger = logging.getLogger("tallyfy_source")
+
+Row = Dict[str, Any]
+PROCESS_WITH = {"with": "tasks,tags,tasks.threads,tasks.tags,tasks.form_fields", "form_fields_values": "true"}
+_PROCESS_TYPES = {"run", "process"}
+_TASK_TYPES = {"task"}
+_TEMPLATE_TYPES = {"checklist", "blueprint"}
+_CONSUMERS = ("processes", "tasks")  # the resources that use a changed process's answer
+
+
+@dataclass
+class Changes:
+    """What the feed says changed since a cursor, and where the cursor may move."""
+
+    templates: Set[str] = field(default_factory=set)
+    processes: Set[str] = field(default_factory=set)
+    oneoff_tasks: Set[str] = field(default_factory=set)  # tasks with no (known) process
+    newest_id: int = 0
+    newest_day: Optional[str] = None
+    requests: int = 0
+    events: int = 0
+
+
+# ------------------------------------------------------------------ the destination
+def loaded_where(table: str, org_id: str, column: str, values: Sequence[Any], mode: str) -> List[Row]:
+    """The org's loaded rows of `table` whose `column` is one of `values` (flag mode: not
+    flagged yet); empty when the table or column is not there yet."""
+    values = [str(v) for v in values]
+    if not values:
+        return []
+    try:
+        pipeline = dlt.current.pipeline()
+        if not pipeline.default_schema_name or table not in pipeline.default_schema.tables:
+            return []
+        columns = pipeline.default_schema.get_table_columns(table)
+        if column not in columns:
+            return []
+        out: List[Row] = []
+        with pipeline.sql_client() as client:
+            qualified = client.make_qualified_table_name(table)
+            flagged = f" AND {client.escape_column_name(MISSING_SINCE_COLUMN)} IS NULL" if (
+                mode == "flag" and MISSING_SINCE_COLUMN in columns) else ""
+            for start in range(0, len(values), 500):
+                chunk = values[start:start + 500]
+                marks = ", ".join(["%s"] * len(chunk))
+                query = (f"SELECT * FROM {qualified} WHERE org_id = %s"
+                         f" AND {client.escape_column_name(column)} IN ({marks}){flagged}")
+                with client.execute_query(query, org_id, *chunk) as cursor:
+                    names = [c[0] for c in cursor.description]
+                    out.extend(dict(zip(names, row)) for row in cursor.fetchall())
+        return out
+    except DestinationUndefinedEntity:
+        return []
+
+
+# ------------------------------------------------------------------ the shared feed
+class WorkflowFeed:
+    """One source instance's feed reads and changed-process answers, shared by the workflow
+    resources (parallel threads) under one lock."""
+
+    def __init__(self, client: RESTClient, options: ReadOptions):
+        self.client = client
+        self.options = options
+        self.lock = threading.RLock()
+        self._changes: Dict[Tuple[str, int, str], Changes] = {}
+        self._newest: Dict[str, Tuple[int, str]] = {}
+        self._answers: Dict[Tuple[str, str], Tuple[Optional[Row], Set[str]]] = {}
+        self._consumers: Optional[Set[str]] = None
+        self._failed: Dict[str, BaseException] = {}  # org -> why its feed could not be read
+
+    # ---------------------------------------------------------------- the feed
+    def newest(self, org_id: str, report: ReadReport) -> Tuple[int, str]:
+        """(newest event id, its day) right now: one request, the feed's first page."""
+        with self.lock:
+            hit = self._newest.get(org_id)
+            if hit is not None:
+                return hit
+            if org_id in self._failed:  # one failed feed request per org and run is enough
+                raise self._failed[org_id]
+            pages = fetch_pages(self.client, ACTIVITY, org_id, self.options.per_page)
+            report.requests += 1
+            try:
+                page = next(pages, None)
+            except Exception as error:
+                self._failed[org_id] = error
+                raise
+            finally:
+                pages.close()
+            ids = [(int(e["id"]), e.get("created_at")) for e in (page or []) if e.get("id") is not None]
+            if ids:
+                newest, created = max(ids)
+                day = parse_timestamp(created).date().isoformat() if created else _server_day(page)
+            else:
+                newest, day = 0, _server_day(page)
+            self._newest[org_id] = (newest, day)
+            return newest, day
+
+    def changes(self, org_id: str, after_id: int, after_day: str, report: ReadReport) -> Changes:
+        """The changes the feed shows after event `after_id` (read from `after_day`)."""
+        with self.lock:
+            key = (org_id, after_id, after_day)
+            hit = self._changes.get(key)
+            if hit is not None:
+                return hit
+            if org_id in self._failed:
+                raise self._failed[org_id]
+            try:
+                changes = self._read(org_id, after_id, after_day)
+            except Exception as error:
+                self._failed[org_id] = error
+                raise
+            report.requests += changes.requests
+            self._changes[key] = changes
+            self._newest.setdefault(org_id, (changes.newest_id, changes.newest_day or after_day))
+            return changes
+
+    def _read(self, org_id: str, after_id: int, after_day: str) -> Changes:
+        endpoint = replace(ACTIVITY, params={**ACTIVITY.params, "created_after": after_day})
+        pages = fetch_pages(self.client, endpoint, org_id, self.options.per_page)
+        changes = Changes(newest_id=after_id, newest_day=after_day)
+        tasks: Dict[str, Optional[str]] = {}  # task id -> its process when an event names it
+        previous: Optional[int] = None
+        sorted_desc = True
+        try:
+            for page in pages:
+                changes.requests += 1
+                ids = []
+                for event in page:
+                    try:
+                        event_id = int(event.get("id"))
+                    except (TypeError, ValueError):
+                        continue
+                    ids.append(event_id)
+                    if event_id <= after_id:
+                        continue
+                    changes.events += 1
+                    if event_id > changes.newest_id:
+                        created = parse_timestamp(event.get("created_at"))
+                        changes.newest_id = event_id
+                        changes.newest_day = created.date().isoformat() if created else after_day
+                    _note(event, changes, tasks)
+                if any(a < b for a, b in zip(ids, ids[1:])) or (previous is not None and ids and ids[0] > previous):
+                    sorted_desc = False  # not newest first: no early stop, read every page
+                previous = ids[-1] if ids else previous
+                if sorted_desc and ids and ids[-1] <= after_id:
+                    break
+        finally:
+            pages.close()
+        # tasks the events did not place in a process: the process the loaded task belongs to
+        unplaced = [t for t, run in tasks.items() if not run]
+        known = {str(r["id"]): r.get("run_id") for r in loaded_where("tasks", org_id, "id", unplaced, "delete")}
+        for task_id, run in tasks.items():
+            run = run or known.get(task_id)
+            if run:
+                changes.processes.add(str(run))
+            else:
+                changes.oneoff_tasks.add(task_id)
+        return changes
+
+    # ---------------------------------------------------------------- changed processes
+    def consumers(self) -> Set[str]:
+        if self._consumers is None:
+            try:
+                selected = set(dlt.current.source().selected_resources)
+                self._consumers = {c for c in _CONSUMERS if c in selected} or set(_CONSUMERS)
+            except Exception:
+                self._consumers = set(_CONSUMERS)
+        return self._consumers
+
+    def process(self, org_id: str, process_id: str, consumer: str, report: ReadReport) -> Optional[Row]:
+        """The changed process with its tasks (None: deleted upstream); fetched once, kept until
+        every selected consumer took it."""
+        with self.lock:
+            key = (org_id, process_id)
+            consumers = self.consumers()
+            if key in self._answers:
+                answer, left = self._answers[key]
+                left.discard(consumer)
+                if not left:
+                    del self._answers[key]
+                return answer
+            answer = get_one(self.client, PROCESSES, org_id, process_id, PROCESS_WITH, report)
+            left = consumers - {consumer}
+            if left:
+                self._answers[key] = (answer, left)
+            return answer
+
+
+def _server_day(page: Any) -> str:
+    when = server_time(page) if page is not None else None
+    return (when or datetime.now(timezone.utc)).date().isoformat()
+
+
+def _note(event: Row, changes: Changes, tasks: Dict[str, Optional[str]]) -> None:
+    pairs = [(str(event.get("auditable_type") or "").lower(), event.get("auditable_id")),
+             (str(event.get("parentable_type") or "").lower(), event.get("parentable_id"))]
+    run = next((str(i) for t, i in pairs if t in _PROCESS_TYPES and i is not None), None)
+    for kind, ident in pairs:
+        if ident is None:
+            continue
+        ident = str(ident)
+        if kind in _PROCESS_TYPES:
+            changes.processes.add(ident)
+        elif kind in _TEMPLATE_TYPES:
+            changes.templates.add(ident)
+        elif kind in _TASK_TYPES:
+            tasks[ident] = tasks.get(ident) or run
+
+
+def get_one(client: RESTClient, endpoint: Endpoint, org_id: str, key: str, params: Dict[str, str],
+            report: ReadReport) -> Optional[Row]:
+    """One record by its key: its raw data, or None when a 404 names it (deleted upstream).
+    Anything else fails the org's read (its cursor stays; the next run reads again)."""
+    path = f"organizations/{org_id}/{endpoint.path}/{quote(str(key), safe='@')}"
+    report.requests += 1
+    response = client.get(path, params=dict(params))
+    if response.status_code == 404 and names_a_missing_record(response, key):
+        return None
+    if response.status_code != 200:
+        raise TallyfyAPIError(f"org {org_id}, {endpoint.resource} {key}: HTTP {response.status_code}",
+                              status=response.status_code, org_id=org_id)
+    try:
+        data = response.json().get("data")
+    except (ValueError, AttributeError):
+        data = None
+    if not isinstance(data, dict):
+        raise TallyfyAPIError(f"org {org_id}, {endpoint.resource} {key}: unreadable answer", status=200,
+                              org_id=org_id)
+    return data
+
+
+# ------------------------------------------------------------------ one resource, one org
+def _unwrap_list(value: Any) -> List[Row]:
+    if isinstance(value, dict) and set(value) == {"data"}:
+        value = value["data"]
+    return [v for v in value if isinstance(v, dict)] if isinstance(value, list) else []
+
+
+def incremental_rows(feed: WorkflowFeed, endpoint: Endpoint, org_id: str, changes: Changes, now: datetime,
+                     report: ReadReport) -> Iterator[Any]:
+    """The rows (and removal rows) that bring one resource of one org up to the changes."""
+    from .workflow import comments_hints, process_row, task_row, template_row
+
+    client, mode = feed.client, feed.options.deleted_records
+    resource = endpoint.resource
+    if resource == "templates":
+        found, gone = [], []
+        for key in sorted(changes.templates):
+            raw = get_one(client, TEMPLATES, org_id, key, TEMPLATES.params, report)
+            if raw is None:
+                gone.append(key)
+            else:
+                found.append(template_row(shape_row(raw, org_id, False)))
+        report.rows_read += len(found)
+        if found:
+            yield found
+        removed = removal_rows(TEMPLATES, org_id, loaded_where("templates", org_id, "id", gone, mode), mode, now)
+        report.missing += len(removed)
+        if removed:
+            yield removed
+        return
+    if resource == "processes":
+        found, gone = [], []
+        for key in sorted(changes.processes):
+            raw = feed.process(org_id, key, resource, report)
+            if raw is None:
+                gone.append(key)
+                continue
+            raw = dict(raw)
+            raw.pop("tasks", None)
+            found.append(process_row(shape_row(raw, org_id, False)))
+            if len(found) >= 100:
+                report.rows_read += len(found)
+                yield found
+                found = []
+        report.rows_read += len(found)
+        if found:
+            yield found
+        removed = removal_rows(PROCESSES, org_id, loaded_where("processes", org_id, "id", gone, mode), mode, now)
+        report.missing += len(removed)
+        if removed:
+            yield removed
+        return
+    # tasks (+ comments)
+    read_processes: Dict[str, Set[str]] = {}  # process id -> its task ids as served
+    read_tasks: Set[str] = set()  # tasks whose full comment list was read
+    seen_comments: Set[str] = set()
+    gone_processes: List[str] = []
+    for key in sorted(changes.processes):
+        raw = feed.process(org_id, key, resource, report)
+        if raw is None:
+            gone_processes.append(key)
+            continue
+        served = [shape_row(dict(t), org_id, False) for t in _unwrap_list(raw.get("tasks"))]
+        tasks, comments = _tasks_and_comments(served, task_row, read_tasks, seen_comments)
+        read_processes[key] = {str(t["id"]) for t in tasks}
+        report.rows_read += len(tasks)
+        if tasks:
+            yield tasks
+        if comments:
+            yield comments_hints(comments)
+    gone_tasks: List[str] = []
+    for key in sorted(changes.oneoff_tasks):
+        raw = get_one(client, TASKS, org_id, key, TASKS.params, report)
+        if raw is None:
+            gone_tasks.append(key)
+            continue
+        tasks, comments = _tasks_and_comments([shape_row(raw, org_id, False)], task_row, read_tasks, seen_comments)
+        report.rows_read += len(tasks)
+        yield tasks
+        if comments:
+            yield comments_hints(comments)
+    # tasks of a read process no longer in it, tasks of deleted processes, deleted tasks
+    runs = list(read_processes) + gone_processes
+    loaded_tasks = loaded_where("tasks", org_id, "run_id", runs, mode)
+    drop = [t for t in loaded_tasks if str(t.get("run_id")) in gone_processes
+            or str(t["id"]) not in read_processes.get(str(t.get("run_id")), {str(t["id"])})]
+    drop += loaded_where("tasks", org_id, "id", gone_tasks, mode)
+    removed = removal_rows(TASKS, org_id, drop, mode, now)
+    report.missing += len(removed)
+    if removed:
+        yield removed
+    dropped = {str(t["id"]) for t in drop}
+    comments_loaded = loaded_where("comments", org_id, "process_id", runs, mode) + loaded_where(
+        "comments", org_id, "task_id", sorted(read_tasks | dropped), mode)
+    gone_comments, ids = [], set()
+    for c in comments_loaded:
+        cid = str(c["id"])
+        if cid in ids:
+            continue
+        task = str(c.get("task_id"))
+        if task in dropped or str(c.get("process_id")) in gone_processes or (
+                task in read_tasks and cid not in seen_comments) or (
+                str(c.get("process_id")) in read_processes and task not in read_tasks):
+            ids.add(cid)
+            gone_comments.append(c)
+    if gone_comments:
+        yield comments_hints(removal_rows(COMMENTS, org_id, gone_comments, mode, now))
+
+
+def _tasks_and_comments(served: List[Row], task_row: Any, read_tasks: Set[str],
+                        seen_comments: Set[str]) -> Tuple[List[Row], List[Row]]:
+    tasks, comments = [], []
+    for raw in served:
+        task, its_comments = task_row(raw)
+        tasks.append(task)
+        read_tasks.add(str(task["id"]))
+        seen_comments.update(str(c["id"]) for c in its_comments)
+        comments.extend(its_comments)
+    return tasks, comments

@@ -1,0 +1,147 @@
+"""Keeping the workflow tables current between sweeps (issue 12, second slice): the activity
+feed names what changed, one request per changed process/template/one-off task brings it in, a
+sweep (full read) heals what the feed missed. Request counts and exact tables, on DuckDB and
+PostgreSQL; expected rows from the simulator's oracle (tests/test_workflow.py's `expected`).
+"""
+
+import pytest
+
+from tallyfy_source.simulator import Simulator, SyntheticOrg
+from tests.conftest import TOKEN
+from tests.test_workflow import (ORG, SIZE, START, WORKFLOW, assert_activity_equals_simulator,
+                                 assert_workflow_equals_simulator, make_changes)
+
+SMALL = dict(SIZE, templates=5, processes=20, oneoff_tasks=10)
+RESOURCES = ("checklists", "runs", "tasks")
+
+
+@pytest.fixture
+def sim():
+    org = SyntheticOrg.generate(ORG, seed=5, **SMALL)
+    with Simulator(orgs=[org], token=TOKEN) as server:
+        yield server
+
+
+def feed_state(loader, resource="processes"):
+    return loader.pipeline().state["sources"]["tallyfy"]["resources"][resource]["orgs"][ORG]
+
+
+def list_requests(sim):
+    return sum(sim.request_count(resource=r, kind="list") for r in RESOURCES)
+
+
+def test_a_rerun_with_no_change_costs_one_shared_feed_page(sim, loader):
+    loader.run(resources=WORKFLOW, activity_start_date=START)
+    newest = max(e["id"] for e in sim.org.served("activity", query={}))
+    for resource in ("templates", "processes", "tasks"):
+        state = feed_state(loader, resource)
+        assert state["feed"]["id"] == newest and state["last_sweep"]
+    sim.reset_counts()
+    loader.run(resources=WORKFLOW)
+    # one feed page shared by templates, processes and tasks, one for the activity resource:
+    # at most 2 requests per workflow resource per org, nothing else
+    assert sim.request_count(resource="activity") == 2
+    assert len(sim.requests) == 2
+    assert all(r["query"].get("created_after") for r in sim.requests)
+    assert {r.mode for r in loader.reports if r.resource != "activity"} == {"incremental (activity feed)"}
+    assert_workflow_equals_simulator(loader, sim.org)
+
+
+def test_k_changed_processes_cost_k_plus_feed_pages_plus_a_few(sim, duckdb_loader):
+    loader = duckdb_loader
+    org = sim.org
+    loader.run(resources=WORKFLOW, activity_start_date=START)
+    runs = [r for r in org.values("runs") if any(t["status"] != "completed" for t in org._tasks_of(r["id"]))]
+    k = min(8, len(runs))
+    for run in runs[:k]:
+        task = next(t for t in org._tasks_of(run["id"]) if t["status"] != "completed")
+        org.complete_task(task["id"])
+        org.comment_on_task(task["id"], "Done, see attachment")
+    sim.reset_counts()
+    loader.run(resources=WORKFLOW)
+    assert sim.request_count(resource="runs", kind="item") == k  # ONE request per changed process
+    assert list_requests(sim) == 0
+    feed_pages = sim.request_count(resource="activity")
+    assert len(sim.requests) <= k + feed_pages + 10
+    assert_workflow_equals_simulator(loader, org)
+
+
+@pytest.mark.parametrize("reading", ["too", "only"])
+def test_every_kind_of_change_is_exact_after_an_incremental_run(sim, loader, reading):
+    sim.archived_reading = reading
+    org = sim.org
+    loader.run(resources=WORKFLOW, activity_start_date=START)
+    changed = make_changes(org)
+    sim.reset_counts()
+    loader.run(resources=WORKFLOW)
+    assert list_requests(sim) == 0, "no full read: the feed named every change"
+    assert_workflow_equals_simulator(loader, org, reading)
+    assert_activity_equals_simulator(loader, org)
+    assert loader.rows(f"SELECT count(*) FROM tallyfy.processes WHERE id = '{changed['deleted_run']}'") == [(0,)]
+    assert loader.rows(f"SELECT count(*) FROM tallyfy.templates WHERE id = '{changed['deleted_template']}'") == [(0,)]
+    ids = ", ".join(f"'{t}'" for t in changed["deleted_tasks"])
+    assert loader.rows(f"SELECT count(*) FROM tallyfy.tasks WHERE id IN ({ids})") == [(0,)]
+    assert loader.rows(f"SELECT count(*) FROM tallyfy.comments WHERE task_id IN ({ids})") == [(0,)]
+    assert loader.rows(f"SELECT count(*) FROM tallyfy.tasks WHERE id = '{changed['new_task']}'") == [(1,)]
+
+
+def test_changes_are_exact_when_the_server_ignores_sort(sim, duckdb_loader):
+    sim.honour_sort = False
+    loader = duckdb_loader
+    loader.run(resources=WORKFLOW, activity_start_date=START)
+    make_changes(sim.org)
+    sim.reset_counts()
+    loader.run(resources=WORKFLOW)
+    assert list_requests(sim) == 0
+    assert_workflow_equals_simulator(loader, sim.org)
+
+
+def test_a_dropped_event_is_stale_until_the_next_sweep_then_exact(sim, loader):
+    org = sim.org
+    loader.run(resources=WORKFLOW, activity_start_date=START)
+    task = next(t for t in org.values("tasks") if t["status"] != "completed" and t["run_id"]
+                and t["archived_at"] is None)
+    sim.drop_next_event(n=3)  # the completion and anything it triggers write no event
+    org.complete_task(task["id"])
+    loader.run(resources=WORKFLOW)
+    got = loader.rows(f"SELECT status FROM tallyfy.tasks WHERE id = '{task['id']}'")
+    assert got != [("completed",)], "the feed never named it: stale until the sweep"
+    loader.run(resources=WORKFLOW, sweep_interval_hours=0)
+    assert_workflow_equals_simulator(loader, org)
+    # and the cursor moved with the sweep: the next rerun is incremental and cheap again
+    sim.reset_counts()
+    loader.run(resources=WORKFLOW)
+    assert list_requests(sim) == 0
+    assert_workflow_equals_simulator(loader, org)
+
+
+def test_feed_lag_is_exact_on_the_run_after_the_lag_passes(sim, duckdb_loader):
+    loader = duckdb_loader
+    org = sim.org
+    loader.run(resources=WORKFLOW, activity_start_date=START)
+    sim.feed_lag_seconds = 120
+    changed = make_changes(org)
+    sim.reset_counts()
+    loader.run(resources=WORKFLOW)
+    assert list_requests(sim) == 0 and sim.request_count(kind="item") == 0  # the feed shows nothing yet
+    assert loader.rows(f"SELECT count(*) FROM tallyfy.tasks WHERE id = '{changed['new_task']}'") == [(0,)]
+    org.tick(121)
+    loader.run(resources=WORKFLOW)
+    assert_workflow_equals_simulator(loader, org)
+
+
+def test_flag_mode_flags_a_deleted_process_with_its_tasks_and_comments(sim, duckdb_loader):
+    loader = duckdb_loader
+    org = sim.org
+    run = next(r for r in org.values("runs") if org.threads and any(org.threads.get(t["id"]) for t in org._tasks_of(r["id"])))
+    tasks = [t["id"] for t in org._tasks_of(run["id"])]
+    loader.run(resources=WORKFLOW, activity_start_date=START, deleted_records="flag")
+    org.delete_process(run["id"])
+    sim.reset_counts()
+    loader.run(resources=WORKFLOW, deleted_records="flag")
+    assert list_requests(sim) == 0
+    assert loader.rows(f"SELECT missing_since IS NOT NULL FROM tallyfy.processes WHERE id = '{run['id']}'") == [(True,)]
+    ids = ", ".join(f"'{t}'" for t in tasks)
+    flagged = loader.rows(f"SELECT count(*) FROM tallyfy.tasks WHERE id IN ({ids}) AND missing_since IS NOT NULL")
+    assert flagged == [(len(tasks),)]
+    assert loader.rows(f"SELECT count(*) FROM tallyfy.comments WHERE task_id IN ({ids}) AND missing_since IS NULL") == [(0,)]
