@@ -35,7 +35,7 @@ import logging
 import threading
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta, timezone
-from typing import Any, Dict, Iterator, List, Optional, Sequence, Set, Tuple
+from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence, Set, Tuple
 from urllib.parse import quote
 
 import dlt
@@ -287,6 +287,30 @@ def _unwrap_list(value: Any) -> List[Row]:
     return [v for v in value if isinstance(v, dict)] if isinstance(value, list) else []
 
 
+def refetched(keys: Set[str], fetch: Callable[[str], Optional[Row]], shape: Callable[[Row], Row], endpoint: Endpoint,
+              org_id: str, report: ReadReport, mode: str, now: datetime) -> Iterator[Any]:
+    """Each changed record asked for by itself: its shaped rows in batches of 100, then the rows
+    that remove (or flag) those answering with a 404 that names them (`fetch` gives None)."""
+    found, gone = [], []
+    for key in sorted(keys):
+        raw = fetch(key)
+        if raw is None:
+            gone.append(key)
+            continue
+        found.append(shape(raw))
+        if len(found) >= 100:
+            report.rows_read += len(found)
+            yield found
+            found = []
+    report.rows_read += len(found)
+    if found:
+        yield found
+    removed = removal_rows(endpoint, org_id, loaded_where(endpoint.resource, org_id, "id", gone, mode), mode, now)
+    report.missing += len(removed)
+    if removed:
+        yield removed
+
+
 def incremental_rows(feed: WorkflowFeed, endpoint: Endpoint, org_id: str, changes: Changes, now: datetime,
                      report: ReadReport) -> Iterator[Any]:
     """The rows (and removal rows) that bring one resource of one org up to the changes."""
@@ -295,42 +319,13 @@ def incremental_rows(feed: WorkflowFeed, endpoint: Endpoint, org_id: str, change
     client, mode = feed.client, feed.options.deleted_records
     resource = endpoint.resource
     if resource == "templates":
-        found, gone = [], []
-        for key in sorted(changes.templates):
-            raw = get_one(client, TEMPLATES, org_id, key, TEMPLATES.params, report)
-            if raw is None:
-                gone.append(key)
-            else:
-                found.append(template_row(shape_row(raw, org_id, False)))
-        report.rows_read += len(found)
-        if found:
-            yield found
-        removed = removal_rows(TEMPLATES, org_id, loaded_where("templates", org_id, "id", gone, mode), mode, now)
-        report.missing += len(removed)
-        if removed:
-            yield removed
+        yield from refetched(changes.templates, lambda key: get_one(client, TEMPLATES, org_id, key, TEMPLATES.params, report),
+                             lambda raw: template_row(shape_row(raw, org_id, False)), TEMPLATES, org_id, report, mode, now)
         return
     if resource == "processes":
-        found, gone = [], []
-        for key in sorted(changes.processes):
-            raw = feed.process(org_id, key, resource, report)
-            if raw is None:
-                gone.append(key)
-                continue
-            raw = dict(raw)
-            raw.pop("tasks", None)
-            found.append(process_row(shape_row(raw, org_id, False)))
-            if len(found) >= 100:
-                report.rows_read += len(found)
-                yield found
-                found = []
-        report.rows_read += len(found)
-        if found:
-            yield found
-        removed = removal_rows(PROCESSES, org_id, loaded_where("processes", org_id, "id", gone, mode), mode, now)
-        report.missing += len(removed)
-        if removed:
-            yield removed
+        yield from refetched(changes.processes, lambda key: feed.process(org_id, key, resource, report),
+                             lambda raw: process_row(shape_row({k: v for k, v in raw.items() if k != "tasks"}, org_id, False)),
+                             PROCESSES, org_id, report, mode, now)
         return
     # tasks (+ comments)
     read_processes: Dict[str, Set[str]] = {}  # process id -> its task ids as served
