@@ -23,7 +23,7 @@ import json
 import logging
 from dataclasses import replace
 from datetime import date, datetime, timedelta, timezone
-from typing import Any, Dict, Iterator, List, Optional, Sequence, Set, Tuple
+from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence, Set, Tuple
 
 import dlt
 from dlt.sources.helpers.rest_client import RESTClient
@@ -33,6 +33,7 @@ from .columns import COLUMNS, WORKFLOW_CHILD_COLUMNS
 from .deletes import loaded_rows, removal_rows
 from .endpoints import ACTIVITY, COMMENTS, COMMENTS_TABLE, Endpoint
 from .errors import ConfigError, stops_every_org
+from .kickoff import KickoffLabels
 from .reading import Cursor, EndpointRead, ReadOptions, ReadReport
 from .rows import parse_timestamp, unify_update_time
 
@@ -125,19 +126,25 @@ def template_row(row: Row) -> Row:
     return _times(row, COLUMNS["templates"])
 
 
-def kickoff_answers(prerun: Any) -> List[Row]:
-    """Kick-off answers keyed by field (timeline) id, as rows; the label is not in a list row."""
+def kickoff_answers(prerun: Any, labels: Optional[Callable[[], Dict[str, str]]] = None) -> List[Row]:
+    """Kick-off answers keyed by field (timeline) id, as rows; the labels are the template's
+    (`kickoff.KickoffLabels`), asked for only when there is an answer."""
     if isinstance(prerun, dict):
         pairs = list(prerun.items())
     else:
         pairs = [(p.get("field_id", p.get("id")), p.get("value")) for p in _as_list(prerun) if isinstance(p, dict)]
-    return [{"field_id": None if k is None else str(k), "label": None, **value_columns(v)} for k, v in pairs]
+    names = labels() if labels is not None and pairs else {}
+    return [{"field_id": None if k is None else str(k), "label": None if k is None else names.get(str(k)),
+             **value_columns(v)} for k, v in pairs]
 
 
-def process_row(row: Row) -> Row:
+def process_row(row: Row, labels: Optional[Callable[[Any], Dict[str, str]]] = None) -> Row:
+    """A process's row; `labels(template_id)` gives its template's kick-off field labels."""
     unify_update_time(row)
     row["template_id"] = row.get("checklist_id")  # checklist_id is kept too
-    row["kickoff_answers"] = kickoff_answers(_unwrap(row.pop("prerun", None)))
+    template = row["template_id"]
+    row["kickoff_answers"] = kickoff_answers(_unwrap(row.pop("prerun", None)),
+                                             None if labels is None else lambda: labels(template))
     row["tags"] = tag_links(row.pop("tags", None))
     return _times(row, COLUMNS["processes"])
 
@@ -177,9 +184,6 @@ def task_row(row: Row) -> Tuple[Row, List[Row]]:
     return row, [comment_row(c, row, row["org_id"]) for c in threads]
 
 
-SHAPERS = {"templates": template_row, "processes": process_row}
-
-
 # ------------------------------------------------------------------ reading
 def comments_hints(rows: List[Row]) -> Any:
     """Comment rows go to their own merged table from inside the tasks resource."""
@@ -198,6 +202,7 @@ class WorkflowRead:
         self.endpoint = endpoint
         self.org_id = org_id
         self.options = options
+        self.labels: Optional[Callable[[Any], Dict[str, str]]] = None  # processes: a template's kick-off labels
         archived = replace(endpoint, params={**endpoint.params, **ARCHIVED_ONLY})
         self.walks = [EndpointRead(client, endpoint, org_id, options, Cursor(), True),
                       EndpointRead(client, archived, org_id, options, Cursor(), True)]
@@ -211,8 +216,11 @@ class WorkflowRead:
 
     def shape(self, rows: List[Row]) -> Iterator[Any]:
         """Shaped rows of one page (tasks: then the comments of those tasks)."""
+        if self.endpoint.resource == "processes":
+            yield [process_row(r, self.labels) for r in rows]
+            return
         if self.endpoint.resource != "tasks":
-            yield [SHAPERS[self.endpoint.resource](r) for r in rows]
+            yield [template_row(r) for r in rows]
             return
         tasks, comments = [], []
         for raw in rows:
@@ -262,6 +270,14 @@ class WorkflowRead:
             yield comments_hints(removal_rows(COMMENTS, self.org_id, gone, mode, now))
 
 
+def kickoff_labels(client: RESTClient, endpoint: Endpoint, org_id: str, kept: Row, report: ReadReport,
+                   reread_all: bool = False, changed: Sequence[str] = ()) -> Optional[KickoffLabels]:
+    """The processes resource's template labels for one org (None for the other resources)."""
+    if endpoint.resource != "processes":
+        return None
+    return KickoffLabels(client, org_id, kept.get("labels"), report, reread_all=reread_all, changed=changed)
+
+
 def workflow_rows(client: RESTClient, endpoint: Endpoint, org_ids: Sequence[str], options: ReadOptions,
                   reports: Optional[List[ReadReport]] = None, feed: Any = None) -> Iterator[Any]:
     """Every org's read of one workflow list: the full read when a sweep is due, else the
@@ -283,7 +299,8 @@ def workflow_rows(client: RESTClient, endpoint: Endpoint, org_ids: Sequence[str]
                 reports.append(report)
             try:
                 changes = feed.changes(org_id, int(cursor["id"]), cursor["day"], report)
-                yield from incremental_rows(feed, endpoint, org_id, changes, now, report)
+                labels = kickoff_labels(client, endpoint, org_id, kept, report, changed=changes.templates)
+                yield from incremental_rows(feed, endpoint, org_id, changes, now, report, labels)
             except READ_FAILURES as error:
                 if stops_every_org(error):
                     raise
@@ -292,11 +309,14 @@ def workflow_rows(client: RESTClient, endpoint: Endpoint, org_ids: Sequence[str]
                 continue
             if changes.newest_id > int(cursor["id"]):
                 kept["feed"] = {"id": changes.newest_id, "day": changes.newest_day or cursor["day"]}
+            if labels is not None:
+                kept["labels"] = labels.known
             state[org_id] = kept
             logger.info("%s of org %s: incremental read, %d requests, %d changed rows read, %d deleted upstream",
                         endpoint.resource, org_id, report.requests, report.rows_read, report.missing)
             continue
         read = WorkflowRead(client, endpoint, org_id, options)
+        read.labels = labels = kickoff_labels(client, endpoint, org_id, kept, read.walks[0].report, reread_all=True)
         if reports is not None:
             reports.extend(read.reports)
         try:
@@ -310,6 +330,8 @@ def workflow_rows(client: RESTClient, endpoint: Endpoint, org_ids: Sequence[str]
             logger.error("%s of org %s failed, other orgs go on: %s", endpoint.resource, org_id, failed.error)
             continue
         kept["feed"] = {"id": newest_id, "day": newest_day}
+        if labels is not None:
+            kept["labels"] = labels.known
         if all(w.may_sweep for w in read.walks) and not any(r.unconfirmed for r in read.reports):
             kept["last_sweep"] = now.isoformat()
         state[org_id] = kept

@@ -312,8 +312,9 @@ def refetched(keys: Set[str], fetch: Callable[[str], Optional[Row]], shape: Call
 
 
 def incremental_rows(feed: WorkflowFeed, endpoint: Endpoint, org_id: str, changes: Changes, now: datetime,
-                     report: ReadReport) -> Iterator[Any]:
-    """The rows (and removal rows) that bring one resource of one org up to the changes."""
+                     report: ReadReport, labels: Optional[Callable[[Any], Dict[str, str]]] = None) -> Iterator[Any]:
+    """The rows (and removal rows) that bring one resource of one org up to the changes
+    (`labels`: the processes' kick-off labels, `kickoff.KickoffLabels`)."""
     from .workflow import comments_hints, process_row, task_row, template_row
 
     client, mode = feed.client, feed.options.deleted_records
@@ -324,7 +325,8 @@ def incremental_rows(feed: WorkflowFeed, endpoint: Endpoint, org_id: str, change
         return
     if resource == "processes":
         yield from refetched(changes.processes, lambda key: feed.process(org_id, key, resource, report),
-                             lambda raw: process_row(shape_row({k: v for k, v in raw.items() if k != "tasks"}, org_id, False)),
+                             lambda raw: process_row(shape_row({k: v for k, v in raw.items() if k != "tasks"}, org_id, False),
+                                                     labels),
                              PROCESSES, org_id, report, mode, now)
         return
     # tasks (+ comments)

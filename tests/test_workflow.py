@@ -77,6 +77,12 @@ def answer(value):
     return (", ".join(texts) or None), value
 
 
+def kickoff_labels(org, template_id):
+    """{field id: label} of the template as its single read serves it now ({} once deleted)."""
+    template = org.served_item("checklists", template_id)
+    return {f["id"]: f["label"] for f in template["prerun"]} if template else {}
+
+
 def expected(org, reading="too"):
     """{table: sorted list of row tuples or dicts} the connector must load."""
     oid = org.org_id
@@ -93,9 +99,10 @@ def expected(org, reading="too"):
         row = scalars(p, oid)
         row["template_id"] = p["checklist_id"]
         out["processes"][p["id"]] = row
+        labels = kickoff_labels(org, p["checklist_id"])
         for field_id, value in p["prerun"].items():
             text, raw = answer(value)
-            answers.append((p["id"], field_id, None, text, json.dumps(raw, sort_keys=True)))
+            answers.append((p["id"], field_id, labels.get(field_id), text, json.dumps(raw, sort_keys=True)))
         ptags += [(p["id"], tag["tag_id"]) for tag in _unwrap(p["tags"])]
     for t in both_walks(org, "tasks", ["tags", "threads", "form_fields"], reading):
         out["tasks"][t["id"]] = scalars(t, oid)
@@ -175,6 +182,11 @@ def assert_activity_equals_simulator(loader, org, start=START):
             assert got[key][column] == value, (key, column)
 
 
+def templates_with_answers(org, reading="too"):
+    """Templates whose labels a full read asks for: those of processes with kick-off answers."""
+    return {p["checklist_id"] for p in both_walks(org, "runs", [], reading) if p["prerun"]}
+
+
 def pages(n):
     return max(1, math.ceil(n / 100))
 
@@ -201,17 +213,20 @@ def test_full_load_equals_the_simulator_for_every_table_at_pages_per_walk(sim, l
     assert_workflow_equals_simulator(loader, org, reading)
     assert_activity_equals_simulator(loader, org)
     for resource in ("checklists", "runs", "tasks"):
-        assert sim.request_count(resource=resource) == walk_requests(org, resource, reading), resource
+        assert sim.request_count(resource=resource, kind="list") == walk_requests(org, resource, reading), resource
     # the feed's pages, plus its first page once more for the newest event id: the cursor
     assert sim.request_count(resource="activity") == pages(len(org.served("activity", query={}))) + 1
-    assert sim.request_count(kind="item") == 0  # nothing to confirm on a first load
+    # single reads: each template with kick-off answers once, for its labels; nothing to confirm
+    labelled = templates_with_answers(org, reading)
+    assert sim.request_count(kind="item") == sim.request_count(resource="checklists", kind="item") == len(labelled) > 0
+    assert {r["path"].rsplit("/", 1)[-1] for r in sim.requests if r["kind"] == "item"} == labelled
     assert {r["query"].get("archived") for r in sim.requests if r["resource"] != "activity"} == {None, "only"}
     # a rerun with no change and a sweep due loads the same tables, again at pages per walk,
     # deleting nothing
     sim.reset_counts()
     loader.run(resources=WORKFLOW, sweep_interval_hours=0)
     assert_workflow_equals_simulator(loader, org, reading)
-    assert sim.request_count(kind="item") == 0
+    assert sim.request_count(kind="item") == len(labelled)  # a sweep reads the labels again
 
 
 def test_declared_types_and_timestamps(sim, duckdb_loader):
@@ -276,10 +291,13 @@ def test_every_kind_of_change_is_exact_after_the_next_run(sim, loader, reading):
     assert loader.rows(f"SELECT count(*) FROM tallyfy.templates WHERE id = '{changed['deleted_template']}'") == [(0,)]
     ids = ", ".join(f"'{t}'" for t in changed["deleted_tasks"])
     assert loader.rows(f"SELECT count(*) FROM tallyfy.comments WHERE task_id IN ({ids})") == [(0,)]
-    # requests: the walks' pages, plus one single-record confirmation per deleted record
+    # requests: the walks' pages, one single-record confirmation per deleted record, and the
+    # labels of each template with kick-off answers (a deleted one answers 404 too)
     confirmations = 1 + 1 + len(changed["deleted_tasks"])
-    assert sim.request_count(kind="item") == confirmations
-    assert sim.request_count(kind="item", status=404) == confirmations
+    labelled = templates_with_answers(org, reading)
+    gone_labelled = {changed["deleted_template"]} & labelled
+    assert sim.request_count(kind="item") == confirmations + len(labelled)
+    assert sim.request_count(kind="item", status=404) == confirmations + len(gone_labelled)
     for resource in ("checklists", "runs", "tasks"):
         assert sim.request_count(resource=resource, kind="list") == walk_requests(org, resource, reading)
 
@@ -398,3 +416,13 @@ def test_zone_less_timestamps_are_read_as_utc():
 
     assert parse_timestamp("2026-03-04 05:06:07") == datetime(2026, 3, 4, 5, 6, 7, tzinfo=timezone.utc)
     assert parse_timestamp("2026-03-04T05:06:07.000Z") == datetime(2026, 3, 4, 5, 6, 7, tzinfo=timezone.utc)
+
+
+def test_kickoff_field_labels_from_either_prerun_shape():
+    from tallyfy_source.kickoff import field_labels
+
+    fields = [{"id": "a1", "alias": "kickoff-1", "label": "Client", "field_type": "text"},
+              {"id": "b2", "label": None}, {"label": "no id"}, "junk"]
+    assert field_labels(fields) == {"a1": "Client"}
+    assert field_labels({"data": fields}) == {"a1": "Client"}
+    assert field_labels(None) == field_labels({"a1": "x"}) == {}

@@ -145,3 +145,41 @@ def test_flag_mode_flags_a_deleted_process_with_its_tasks_and_comments(sim, duck
     flagged = loader.rows(f"SELECT count(*) FROM tallyfy.tasks WHERE id IN ({ids}) AND missing_since IS NOT NULL")
     assert flagged == [(len(tasks),)]
     assert loader.rows(f"SELECT count(*) FROM tallyfy.comments WHERE task_id IN ({ids}) AND missing_since IS NULL") == [(0,)]
+
+
+def test_kickoff_labels_are_read_once_and_again_after_the_template_changes(sim, duckdb_loader):
+    loader, org = duckdb_loader, sim.org
+    loader.run(resources=WORKFLOW, activity_start_date=START)
+    labels = feed_state(loader)["labels"]
+    runs = [r for r in org.values("runs") if r["prerun"] and not r["archived_at"]
+            and any(t["status"] != "completed" for t in org._tasks_of(r["id"]))]
+    template = runs[0]["checklist_id"]
+    siblings = [r for r in runs if r["checklist_id"] == template]
+    assert labels[template] == {f["id"]: f["label"] for f in org.served_item("checklists", template)["prerun"]}
+
+    def answer_labels(run_id):
+        return dict(loader.rows("SELECT c.field_id, c.label FROM tallyfy.processes__kickoff_answers c JOIN"
+                                f" tallyfy.processes p ON c._dlt_parent_id = p._dlt_id WHERE p.id = '{run_id}'"))
+
+    # a changed process of a template whose labels are kept: no request for them
+    task = next(t for t in org._tasks_of(siblings[0]["id"]) if t["status"] != "completed")
+    org.complete_task(task["id"])
+    sim.reset_counts()
+    loader.run(resources=WORKFLOW)
+    assert sim.request_count(resource="checklists") == 0
+    # the template's kick-off fields renamed: read again for the next changed process of it
+    prerun = [dict(f, label=f"{f['label']} (renamed)") for f in org._wf("checklists", template)["prerun"]]
+    org.edit_template(template, prerun=prerun)
+    task = next((t for t in org._tasks_of(siblings[-1]["id"]) if t["status"] != "completed"), None)
+    org.comment_on_task(task["id"] if task else org._tasks_of(siblings[-1]["id"])[0]["id"], "Relabelled?")
+    sim.reset_counts()
+    loader.run(resources=WORKFLOW)
+    # one read by the templates resource (its row), one by processes (the labels)
+    assert sim.request_count(resource="checklists", kind="item") == 2
+    renamed = {f["id"]: f["label"] for f in prerun}
+    assert answer_labels(siblings[-1]["id"]) == {k: renamed[k] for k in siblings[-1]["prerun"]}
+    assert feed_state(loader)["labels"][template] == renamed
+    if len(siblings) > 1:  # an unchanged process keeps its labels until the next sweep...
+        assert all(not v.endswith("(renamed)") for v in answer_labels(siblings[0]["id"]).values())
+    loader.run(resources=WORKFLOW, sweep=True)  # ...which relabels every answer
+    assert_workflow_equals_simulator(loader, org)
