@@ -16,15 +16,17 @@ event id loaded, "day": that event's day}.
   what changed (auditable and parentable type/id): Run/Process -> that process; Task -> the task
   and its process when the event names it, else the process the loaded task belongs to;
   Thread/Comment -> its task (then as a task); Checklist/Blueprint (Step: its parent) -> that
-  template. Then:
+  template. A task no event and no loaded row places is read once during the feed read
+  (`tasks/{id}`): its `run_id` makes its process changed; with none it is a one-off task, and
+  that answer is the one the tasks resource uses. Then:
   - each changed process: ONE `GET runs/{id}?with=tasks,tags,tasks.threads,tasks.tags,
     tasks.form_fields&form_fields_values=true`, shared by the processes and tasks resources ->
     the process, all its tasks and their comments; loaded tasks of that process no longer in it
     and loaded comments of its tasks no longer listed are deleted (or flagged); a 404 naming the
     record deletes the process, its tasks and their comments.
   - each changed template: `GET checklists/{id}?with=steps,tags`; 404 -> deleted.
-  - each changed task with no process (one-off, or not loaded yet): `GET tasks/{id}?with=tags,
-    threads,form_fields` -> the task with its comments; 404 -> deleted with its comments.
+  - each changed one-off task: `GET tasks/{id}?with=tags,threads,form_fields` (read once, see
+    above) -> the task with its comments; 404 -> deleted with its comments.
   Rows are shaped by the same functions as the full read (`template_row`, `process_row`,
   `task_row`), so the tables are the same either way.
 - What the feed misses (a dropped event; a deleted member/guest/group/tag, which changes task
@@ -65,7 +67,8 @@ class Changes:
 
     templates: Set[str] = field(default_factory=set)
     processes: Set[str] = field(default_factory=set)
-    oneoff_tasks: Set[str] = field(default_factory=set)  # tasks with no (known) process
+    oneoff_tasks: Set[str] = field(default_factory=set)  # tasks with no process
+    task_answers: Dict[str, Optional[Row]] = field(default_factory=dict)  # tasks already read (None: 404)
     newest_id: int = 0
     newest_day: Optional[str] = None
     requests: int = 0
@@ -197,11 +200,20 @@ class WorkflowFeed:
                     break
         finally:
             pages.close()
-        # tasks the events did not place in a process: the process the loaded task belongs to
+        # tasks the events did not place in a process: the process the loaded task belongs to,
+        # else the task read now (a process task never loaded brings in its process; the read
+        # is the one the tasks resource would make, so it costs nothing extra)
         unplaced = [t for t, run in tasks.items() if not run]
         known = {str(r["id"]): r.get("run_id") for r in loaded_where("tasks", org_id, "id", unplaced, "delete")}
         for task_id, run in tasks.items():
             run = run or known.get(task_id)
+            if not run:
+                asked = ReadReport(TASKS.resource, org_id)
+                answer = get_one(self.client, TASKS, org_id, task_id, TASKS.params, asked)
+                changes.requests += asked.requests
+                run = answer.get("run_id") if answer is not None else None
+                if not run:
+                    changes.task_answers[task_id] = answer
             if run:
                 changes.processes.add(str(run))
             else:
@@ -349,7 +361,8 @@ def incremental_rows(feed: WorkflowFeed, endpoint: Endpoint, org_id: str, change
             yield comments_hints(comments)
     gone_tasks: List[str] = []
     for key in sorted(changes.oneoff_tasks):
-        raw = get_one(client, TASKS, org_id, key, TASKS.params, report)
+        raw = changes.task_answers[key] if key in changes.task_answers else get_one(
+            client, TASKS, org_id, key, TASKS.params, report)
         if raw is None:
             gone_tasks.append(key)
             continue

@@ -7,6 +7,7 @@ PostgreSQL; expected rows from the simulator's oracle (tests/test_workflow.py's 
 import pytest
 
 from tallyfy_source.simulator import Simulator, SyntheticOrg
+from tallyfy_source.simulator.lifecycle import event
 from tests.conftest import TOKEN
 from tests.test_workflow import (ORG, SIZE, START, WORKFLOW, assert_activity_equals_simulator,
                                  assert_workflow_equals_simulator, make_changes)
@@ -182,4 +183,24 @@ def test_kickoff_labels_are_read_once_and_again_after_the_template_changes(sim, 
     if len(siblings) > 1:  # an unchanged process keeps its labels until the next sweep...
         assert all(not v.endswith("(renamed)") for v in answer_labels(siblings[0]["id"]).values())
     loader.run(resources=WORKFLOW, sweep=True)  # ...which relabels every answer
+    assert_workflow_equals_simulator(loader, org)
+
+
+def test_an_event_naming_only_an_unloaded_process_task_brings_in_its_process(sim, duckdb_loader):
+    loader, org = duckdb_loader, sim.org
+    loader.run(resources=WORKFLOW, activity_start_date=START)
+    template = next(t for t in org.values("checklists") if not t["archived_at"])
+    org.drop_next_events(1)  # the launch's event is missed...
+    run = org.launch_process(template["id"], name="Launched unseen")
+    task = org._tasks_of(run["id"])[0]
+    with org.lock:  # ...and the next event names the task alone, no process
+        org._emit(event(org.tick(), "updated", None, "Task", task["id"], "Task", "renamed a task"))
+    sim.reset_counts()
+    loader.run(resources=WORKFLOW)
+    # the task read once (placing it in its process), then its process with all its tasks
+    assert sim.request_count(resource="tasks", kind="item") == 1
+    assert sim.request_count(resource="runs", kind="item") == 1
+    assert loader.rows(f"SELECT name FROM tallyfy.processes WHERE id = '{run['id']}'") == [("Launched unseen",)]
+    assert loader.rows(f"SELECT count(*) FROM tallyfy.tasks WHERE run_id = '{run['id']}'") == [
+        (len(org._tasks_of(run["id"])),)]
     assert_workflow_equals_simulator(loader, org)
