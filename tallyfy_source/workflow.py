@@ -35,7 +35,7 @@ from .endpoints import ACTIVITY, COMMENTS, COMMENTS_TABLE, Endpoint
 from .errors import ConfigError, stops_every_org
 from .kickoff import KickoffLabels
 from .reading import Cursor, EndpointRead, ReadOptions, ReadReport
-from .rows import parse_timestamp, unify_update_time
+from .rows import parse_timestamp, shape_row, unify_update_time
 
 logger = logging.getLogger("tallyfy_source")
 
@@ -357,36 +357,70 @@ def activity_row(row: Row) -> Row:
 
 def activity_rows(client: RESTClient, org_ids: Sequence[str], options: ReadOptions,
                   reports: Optional[List[ReadReport]] = None, start_date: Optional[str] = None) -> Iterator[Any]:
-    """Feed events from the org's start day, or from the day of the newest event loaded."""
-    from .source import READ_FAILURES
+    """Feed events from the org's start day, merged on (org_id, id).
+
+    Between sweeps: the new events only, newest first from the day before the newest event
+    loaded, down to the newest id loaded (`feed.feed_pages`; 1 request when nothing happened).
+    A sweep (`sweep_interval_hours`, as the workflow resources; the first run; `sweep` or
+    `full_refresh`) reads every event from the day before the newest one the previous sweep
+    loaded (`full_refresh`: from the start day), so an event that shows up in the feed after
+    newer ones, less than a day late, is loaded by the next sweep at the latest."""
+    from .feed import event_id, feed_pages
+    from .source import READ_FAILURES, sweep_is_due
 
     state = dlt.current.resource_state().setdefault("orgs", {})
     for org_id in org_ids:
-        today = datetime.now(timezone.utc).date()
+        now = datetime.now(timezone.utc)
         kept = dict(state.get(org_id) or {})
-        if options.full_refresh:
-            kept.pop("newest_day", None)
-        start = kept.get("start") or start_date or (today - timedelta(days=ACTIVITY_DEFAULT_DAYS)).isoformat()
-        after = max(start, kept.get("newest_day") or start)
-        endpoint = replace(ACTIVITY, params={**ACTIVITY.params, "created_after": after})
-        read = EndpointRead(client, endpoint, org_id, options, Cursor(), True)
+        start = kept.get("start") or start_date or (now.date() - timedelta(days=ACTIVITY_DEFAULT_DAYS)).isoformat()
+        newest_id = None if options.full_refresh else kept.get("newest_id")
+        sweep = (newest_id is None or options.sweep
+                 or sweep_is_due(kept.get("last_sweep"), options.sweep_interval_hours, now))
+        since = start if options.full_refresh else kept.get("swept_day" if sweep else "newest_day")
+        after = max(start, _day_before(since)) if since else start
+        if sweep:
+            endpoint = replace(ACTIVITY, params={**ACTIVITY.params, "created_after": after})
+            read = EndpointRead(client, endpoint, org_id, options, Cursor(), True)
+            report, pages = read.report, read.rows()
+        else:
+            report = ReadReport(ACTIVITY.resource, org_id, mode="new events (newest first)")
+            pages = _counted(feed_pages(client, org_id, after, options.per_page, int(newest_id)), report)
         if reports is not None:
-            reports.append(read.report)
+            reports.append(report)
         newest: Optional[datetime] = None
+        top = int(newest_id or 0)
         try:
-            for rows in read.rows():
-                shaped = [activity_row(r) for r in rows]
+            for rows in pages:
+                shaped = [activity_row(shape_row(dict(r), org_id, ACTIVITY.incremental)) for r in rows
+                          if event_id(r) is not None]
                 times = [r["created_at"] for r in shaped if r.get("created_at") is not None]
                 if times:
                     newest = max([newest, *times]) if newest else max(times)
-                yield shaped
+                top = max([top, *(event_id(r) for r in shaped)])
+                if shaped:
+                    yield shaped
         except READ_FAILURES as error:
             if stops_every_org(error):
                 raise
-            read.report.error = describe_failure(error)
-            logger.error("activity of org %s failed, other orgs go on: %s", org_id, read.report.error)
+            report.error = describe_failure(error)
+            logger.error("activity of org %s failed, other orgs go on: %s", org_id, report.error)
             continue
-        newest_day = max(after, newest.date().isoformat()) if newest else after
-        state[org_id] = {"start": start, "newest_day": newest_day}
-        logger.info("activity of org %s: from %s, %d requests, %d events", org_id, after, read.report.requests,
-                    read.report.rows_read)
+        newest_day = max(after, kept.get("newest_day") or after, newest.date().isoformat() if newest else after)
+        kept.update(start=start, newest_day=newest_day, newest_id=top)
+        if sweep:
+            kept.update(last_sweep=now.isoformat(), swept_day=newest_day)
+        state[org_id] = kept
+        logger.info("activity of org %s: from %s, %d requests, %d events", org_id, after, report.requests,
+                    report.rows_read)
+
+
+def _day_before(day: str) -> str:
+    return (date.fromisoformat(day) - timedelta(days=1)).isoformat()
+
+
+def _counted(pages: Iterator[Any], report: ReadReport) -> Iterator[Any]:
+    """Pages of a walk that is not an `EndpointRead`, counted in its report."""
+    for page in pages:
+        report.requests += 1
+        report.rows_read += len(page)
+        yield page

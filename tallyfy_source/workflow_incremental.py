@@ -35,7 +35,7 @@ event id loaded, "day": that event's day}.
 
 import logging
 import threading
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence, Set, Tuple
 from urllib.parse import quote
@@ -48,6 +48,7 @@ from .client import describe_failure
 from .deletes import MISSING_SINCE_COLUMN, removal_rows
 from .endpoints import ACTIVITY, COMMENTS, PROCESSES, TASKS, TEMPLATES, Endpoint
 from .errors import TallyfyAPIError, stops_every_org
+from .feed import event_id, feed_pages
 from .reading import ReadOptions, ReadReport, fetch_pages, names_a_missing_record, server_time
 from .rows import parse_timestamp, shape_row
 
@@ -169,37 +170,20 @@ class WorkflowFeed:
             return changes
 
     def _read(self, org_id: str, after_id: int, after_day: str) -> Changes:
-        endpoint = replace(ACTIVITY, params={**ACTIVITY.params, "created_after": after_day})
-        pages = fetch_pages(self.client, endpoint, org_id, self.options.per_page)
         changes = Changes(newest_id=after_id, newest_day=after_day)
         tasks: Dict[str, Optional[str]] = {}  # task id -> its process when an event names it
-        previous: Optional[int] = None
-        sorted_desc = True
-        try:
-            for page in pages:
-                changes.requests += 1
-                ids = []
-                for event in page:
-                    try:
-                        event_id = int(event.get("id"))
-                    except (TypeError, ValueError):
-                        continue
-                    ids.append(event_id)
-                    if event_id <= after_id:
-                        continue
-                    changes.events += 1
-                    if event_id > changes.newest_id:
-                        created = parse_timestamp(event.get("created_at"))
-                        changes.newest_id = event_id
-                        changes.newest_day = created.date().isoformat() if created else after_day
-                    _note(event, changes, tasks)
-                if any(a < b for a, b in zip(ids, ids[1:])) or (previous is not None and ids and ids[0] > previous):
-                    sorted_desc = False  # not newest first: no early stop, read every page
-                previous = ids[-1] if ids else previous
-                if sorted_desc and ids and ids[-1] <= after_id:
-                    break
-        finally:
-            pages.close()
+        for page in feed_pages(self.client, org_id, after_day, self.options.per_page, after_id):
+            changes.requests += 1
+            for event in page:
+                event_id_ = event_id(event)
+                if event_id_ is None or event_id_ <= after_id:
+                    continue
+                changes.events += 1
+                if event_id_ > changes.newest_id:
+                    created = parse_timestamp(event.get("created_at"))
+                    changes.newest_id = event_id_
+                    changes.newest_day = created.date().isoformat() if created else after_day
+                _note(event, changes, tasks)
         # tasks the events did not place in a process: the process the loaded task belongs to,
         # else the task read now (a process task never loaded brings in its process; the read
         # is the one the tasks resource would make, so it costs nothing extra)

@@ -8,7 +8,7 @@ here, independently of the connector's code.
 
 import json
 import math
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 import pytest
 
@@ -340,24 +340,58 @@ def test_a_change_between_two_pages_never_deletes_a_live_record(sim, duckdb_load
     assert all(got[t["id"]]["archived_at"] == _ts(t["archived_at"]) for t in org._tasks_of(run["id"]))
 
 
-def test_activity_rereads_from_the_newest_day_and_keeps_its_start(sim, duckdb_loader):
+def activity_state(loader):
+    return loader.pipeline().state["sources"]["tallyfy"]["resources"]["activity"]["orgs"][ORG]
+
+
+def day_before(day):
+    return (datetime.fromisoformat(day) - timedelta(days=1)).date().isoformat()
+
+
+def test_activity_reads_new_events_newest_first_and_keeps_its_start(sim, duckdb_loader):
     org = sim.org
     loader = duckdb_loader
     loader.run(resources=["activity"])  # default start: 90 days before today
-    pipeline = loader.pipeline()
-    state = pipeline.state["sources"]["tallyfy"]["resources"]["activity"]["orgs"][ORG]
+    state = activity_state(loader)
     today = datetime.now(timezone.utc).date()
     assert state["start"] == (today.fromordinal(today.toordinal() - 90)).isoformat()
+    assert state["newest_id"] == max(e["id"] for e in org.served("activity", query={}))
     assert_activity_equals_simulator(loader, org, state["start"])
     org.comment_on_task(org.values("tasks")[0]["id"], "Seen in the feed")
     sim.reset_counts()
     loader.run(resources=["activity"])
-    newest_day = max(e["created_at"] for e in org.served("activity", query={}))[:10]
-    asked = [r["query"].get("created_after") for r in sim.requests if r["resource"] == "activity"]
-    assert asked and set(asked) <= {max(state["start"], state["newest_day"])}
+    # between sweeps: one page, newest first, from the day before the newest event loaded
+    assert [(r["query"].get("created_after"), r["query"].get("sort")) for r in sim.requests] == [
+        (max(state["start"], day_before(state["newest_day"])), "-created_at")]
     assert_activity_equals_simulator(loader, org, state["start"])
-    state = loader.pipeline().state["sources"]["tallyfy"]["resources"]["activity"]["orgs"][ORG]
-    assert state["newest_day"] == max(newest_day, state["start"])
+    newest_day = max(e["created_at"] for e in org.served("activity", query={}))[:10]
+    assert activity_state(loader)["newest_day"] == max(newest_day, state["start"])
+
+
+def test_an_event_that_shows_up_late_is_loaded_by_the_next_sweep(sim, duckdb_loader):
+    """The feed shows an event after newer ones (late): between sweeps the newest-first read
+    stops at the newest id loaded and misses it; the next sweep reads from the day before the
+    previous sweep's newest event, and loads it."""
+    org, loader = sim.org, duckdb_loader
+    loader.run(resources=["activity"], activity_start_date=START, per_page=5)
+    task = org.values("tasks")[0]["id"]
+    org.tick(86400)
+    org.hold_next_events(1)
+    org.comment_on_task(task, "Shows up late")
+    org.tick(2 * 86400)
+    for n in range(6):  # more than a page of newer events
+        org.comment_on_task(task, f"Newer {n}")
+    loader.run(resources=["activity"], per_page=5)
+    [late] = org.release_held_events()  # it shows up now, behind newer events
+    late_day = next(e["created_at"][:10] for e in org.served("activity", query={}) if e["id"] == late)
+    assert activity_state(loader)["newest_day"] > day_before(late_day)  # not in the between-sweeps window
+    sim.reset_counts()
+    loader.run(resources=["activity"], per_page=5)
+    assert sim.request_count(resource="activity") == 1
+    assert loader.rows(f"SELECT count(*) FROM tallyfy.activity WHERE id = {late}") == [(0,)]
+    loader.run(resources=["activity"], per_page=5, sweep=True)
+    assert loader.rows(f"SELECT count(*) FROM tallyfy.activity WHERE id = {late}") == [(1,)]
+    assert_activity_equals_simulator(loader, org)
 
 
 # ------------------------------------------------------------------ failures, input, secrets

@@ -38,6 +38,8 @@ class WorkflowChanges:
         self.run_tasks: Dict[str, List[str]] = {}  # run id -> its task ids by position
         self._wf_next = {"run": 1, "task": 1, "event": 1}
         self._drop_events = 0
+        self._hold_events = 0
+        self._held_events: List[Record] = []
 
     # ------------------------------------------------------------------ storing
     def _people(self) -> "gw.People":
@@ -74,6 +76,10 @@ class WorkflowChanges:
             return
         ev["id"] = self._wf_next["event"]
         self._wf_next["event"] += 1
+        if self._hold_events:
+            self._hold_events -= 1
+            self._held_events.append(ev)
+            return
         self._data["activity"][ev["id"]] = ev
 
     def _generate_workflow(self, rng: Any, templates: int, processes: int, oneoff_tasks: int) -> None:
@@ -329,6 +335,21 @@ class WorkflowChanges:
         """The next `n` changes write no feed event (missed events)."""
         with self.lock:
             self._drop_events += n
+
+    def hold_next_events(self, n: int = 1) -> None:
+        """The next `n` events get their ids (in order) but the feed shows them only after
+        `release_held_events()`: events that show up late, behind newer ones."""
+        with self.lock:
+            self._hold_events += n
+
+    def release_held_events(self) -> List[int]:
+        """The held events show up now (the clock does not move); returns their ids."""
+        with self.lock:
+            released, self._held_events = self._held_events, []
+            for ev in released:
+                self._data["activity"][ev["id"]] = ev
+            self.mutations += 1  # what the server has sorted is stale
+            return [ev["id"] for ev in released]
 
     def _forget(self, kind: str, key: Any) -> None:
         """A deleted member (`users`), guest or group leaves every task's owners (no bump)."""
