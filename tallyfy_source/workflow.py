@@ -15,8 +15,10 @@ How a sweep reads them (between sweeps, `workflow_incremental.py` follows the ac
   the comments of a task confirmed deleted go with it. The `tasks` dlt resource fills both the
   `tasks` tables and `comments`.
 - activity (`activity-feeds`): from a start date (setting `activity_start_date`, default 90 days
-  before the first run, kept per org in the resource state), each run re-reads from the DAY of
-  the newest event loaded (`created_after` is a day, inclusive) and merges on (org_id, id).
+  before the first run, kept per org in the resource state), merged on (org_id, id); between
+  sweeps only the new events (newest first, down to the newest id loaded), on a sweep every
+  event from the day before the previous sweep's newest one (`activity_rows`).
+- kick-off answer labels come from the template's single read (`kickoff.py`).
 """
 
 import json

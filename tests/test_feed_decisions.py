@@ -312,3 +312,234 @@ def test_field_labels_keep_only_fields_with_an_id_and_a_text_label():
     assert field_labels({"data": [{"id": "x", "label": "X"}]}) == {"x": "X"}
     assert field_labels("nope") == {}
     assert TEMPLATES.path == "checklists"
+
+
+# ------------------------------------------------------------------ sharper edges (mutation testing)
+def test_an_equal_id_next_to_itself_keeps_the_early_stop_on():
+    pages = {1: [ev(9), ev(9), ev(8)], 2: [ev(7), ev(6), ev(5)], 3: [ev(4), ev(3), ev(2)], 4: [ev(1)]}
+    assert read_feed(pages, 6)[1] == [1, 2]
+
+
+def test_every_request_names_the_org_and_counts_in_the_report(monkeypatch):
+    calls: List[tuple] = []
+
+    def loaded(table, org, column, values, mode):
+        calls.append((table, org, column, sorted(values), mode))
+        return []
+    monkeypatch.setattr(workflow_incremental, "loaded_where", loaded)
+    feed, client = feed_of({1: [task_event(3, "t3")]}, {"t3": {"id": "t3", "run_id": None}})
+    report = ReadReport("tasks", "o", requests=5)
+    feed.changes("o", 1, "2026-10-30", report)
+    assert report.requests == 5 + 2
+    assert calls == [("tasks", "o", "id", ["t3"], "delete")]
+    assert [path for path, _ in client.asked] == ["organizations/o/activity-feeds", "organizations/o/tasks/t3"]
+    assert client.asked[0][1]["created_after"] == "2026-10-30"
+    assert client.asked[1][1] == dict(TASKS.params)
+    report = ReadReport("tasks", "o", requests=5)
+    assert feed.newest("o", report) == (3, "2026-11-01")  # learned from the read: no request
+    assert report.requests == 5 and len(client.asked) == 2
+
+
+def test_another_window_is_another_read(monkeypatch):
+    monkeypatch.setattr(workflow_incremental, "loaded_where", lambda *a: [])
+    feed, client = feed_of({1: [ev(5, auditable_type="Run", auditable_id="r5"),
+                                ev(4, auditable_type="Run", auditable_id="r4")]}, {})
+    assert feed.changes("o", 4, "2026-10-30", ReadReport("p", "o")).processes == {"r5"}
+    assert feed.changes("o", 3, "2026-10-30", ReadReport("p", "o")).processes == {"r4", "r5"}
+    assert len(client.asked) == 2
+
+
+def refused(path, params):
+    raise TallyfyAPIError("HTTP 403", status=403)  # what the client's response hook raises
+
+
+def test_a_failed_feed_fails_every_resource_of_the_org_without_asking_again():
+    client = ScriptedClient(refused)
+    feed = WorkflowFeed(client, ReadOptions(per_page=PER_PAGE))
+    for call in (lambda: feed.changes("o", 1, "2026-10-30", ReadReport("p", "o")),
+                 lambda: feed.changes("o", 1, "2026-10-30", ReadReport("t", "o")),
+                 lambda: feed.newest("o", ReadReport("t", "o"))):
+        with pytest.raises(TallyfyAPIError) as failure:
+            call()
+        assert failure.value.status == 403
+    assert len(client.asked) == 1
+    client2 = ScriptedClient(refused)
+    feed = WorkflowFeed(client2, ReadOptions(per_page=PER_PAGE))
+    for _ in range(2):
+        with pytest.raises(TallyfyAPIError):
+            feed.newest("o", ReadReport("t", "o"))
+    assert len(client2.asked) == 1
+
+
+def test_an_event_below_the_cursor_does_not_hide_newer_ones_on_an_unsorted_page(monkeypatch):
+    monkeypatch.setattr(workflow_incremental, "loaded_where", lambda *a: [])
+    pages = {1: [ev(5, auditable_type="Run", auditable_id="r5"), ev(3, auditable_type="Run", auditable_id="r3"),
+                 ev(7, auditable_type="Run", auditable_id="r7", created_at=None)]}
+    changes = feed_of(pages, {})[0].changes("o", 4, "2026-10-30", ReadReport("p", "o"))
+    assert changes.processes == {"r5", "r7"}
+    assert (changes.newest_id, changes.newest_day) == (7, "2026-10-30")  # no time: the window's day
+
+
+def test_the_newest_event_without_a_time_takes_the_servers_day():
+    def answer(path, params):
+        body = page_body([{"id": 4, "created_at": None}] if params.get("x") is None else [], 1, 1, PER_PAGE)
+        return FakeResponse(body=body, headers={"Date": "Tue, 03 Nov 2026 23:59:00 GMT"}, path=f"/api/{path}")
+    feed = WorkflowFeed(ScriptedClient(answer), ReadOptions(per_page=PER_PAGE))
+    assert feed.newest("o", ReadReport("t", "o")) == (4, "2026-11-03")
+
+    def empty(path, params):
+        return FakeResponse(body=page_body([], 0, 1, PER_PAGE), headers={"Date": "Wed, 04 Nov 2026 01:00:00 GMT"},
+                            path=f"/api/{path}")
+    feed = WorkflowFeed(ScriptedClient(empty), ReadOptions(per_page=PER_PAGE))
+    assert feed.newest("o", ReadReport("t", "o")) == (0, "2026-11-04")
+
+
+def test_an_event_whose_subject_has_no_id_still_names_its_parent():
+    changes, tasks = note({"auditable_type": "Task", "auditable_id": None, "parentable_type": "Run",
+                           "parentable_id": "r1"})
+    assert changes.processes == {"r1"} and not tasks
+
+
+def test_a_single_read_keeps_an_at_sign_and_reports_what_failed():
+    client, report = single(200, {"data": {"id": "a@b"}})
+    report.requests = 2
+    get_one(client, TASKS, "o", "a@b c", {}, report)
+    assert client.asked[0][0] == "organizations/o/tasks/a@b%20c" and report.requests == 3
+    for status, body, json_error, reported in [(500, {"data": {}}, False, 500), (200, None, True, 200),
+                                               (200, {"data": "x"}, False, 200)]:
+        client, report = single(status, body, json_error)
+        with pytest.raises(TallyfyAPIError) as failure:
+            get_one(client, TASKS, "o", "abc", {}, report)
+        assert (failure.value.status, failure.value.org_id) == (reported, "o")
+
+
+def test_an_unknown_template_that_answers_404_has_no_labels():
+    labels = KickoffLabels(labels_client(DEFS), "o", None, ReadReport("processes", "o"))
+    assert labels("nowhere") == {} and labels.known == {}
+
+
+# ------------------------------------------------------------------ what an incremental run loads and deletes
+class Upstream:
+    """Single reads as a scripted API: processes (with their tasks), templates, one-off tasks."""
+
+    def __init__(self, runs: Dict[str, Any], templates: Dict[str, Any], tasks: Dict[str, Any]):
+        self.data = {"runs": runs, "checklists": templates, "tasks": tasks}
+        self.client = ScriptedClient(self.answer)
+
+    def answer(self, path, params):
+        kind, key = path.split("/")[-2:]
+        record = self.data[kind].get(key)
+        if record is None:
+            return FakeResponse(status=404, body=NOT_FOUND, path=f"/api/{path}")
+        return FakeResponse(body={"data": record}, path=f"/api/{path}")
+
+    def asked(self) -> List[str]:
+        return ["/".join(path.split("/")[-2:]) for path, _ in self.client.asked]
+
+
+def tables_of(items: List[Any]) -> Dict[str, List[Dict[str, Any]]]:
+    """Yielded items by table: comment rows come wrapped with their table's hints."""
+    out: Dict[str, List[Dict[str, Any]]] = {}
+    for item in items:
+        rows = getattr(item, "data", item)
+        table = "comments" if hasattr(item, "data") else "rows"
+        out.setdefault(table, []).extend(rows)
+    return out
+
+
+def task(tid: str, run: Optional[str], *comments: str) -> Dict[str, Any]:
+    return {"id": tid, "run_id": run, "title": tid, "owners": {"users": [], "guests": [], "groups": []},
+            "threads": {"data": [{"id": c, "content": c} for c in comments]}}
+
+
+def incremental(monkeypatch, loaded: Dict[str, List[Dict[str, Any]]], upstream: Upstream, changes: Changes,
+                resource: str, feed: Optional[WorkflowFeed] = None) -> tuple:
+    from datetime import datetime, timezone
+
+    from tallyfy_source.endpoints import PROCESSES
+    from tallyfy_source.workflow_incremental import incremental_rows
+
+    def loaded_where(table, org, column, values, mode):
+        assert org == "o" and mode == "delete"
+        return [dict(r) for r in loaded.get(table, []) if str(r.get(column)) in {str(v) for v in values}]
+    monkeypatch.setattr(workflow_incremental, "loaded_where", loaded_where)
+    feed = feed or WorkflowFeed(upstream.client, ReadOptions(per_page=PER_PAGE))
+    endpoint = {"templates": TEMPLATES, "processes": PROCESSES, "tasks": TASKS}[resource]
+    report = ReadReport(resource, "o")
+    items = list(incremental_rows(feed, endpoint, "o", changes, datetime(2026, 11, 5, tzinfo=timezone.utc), report))
+    return tables_of(items), report, feed
+
+
+LOADED = {
+    "tasks": [{"id": "t1", "run_id": "r1"}, {"id": "t2", "run_id": "r1"}, {"id": "t3", "run_id": "r2"},
+              {"id": "t9", "run_id": None}],
+    "comments": [{"id": "c1", "task_id": "t1", "process_id": "r1"}, {"id": "c2", "task_id": "t2", "process_id": "r1"},
+                 {"id": "c3", "task_id": "t3", "process_id": "r2"}, {"id": "c5", "task_id": "t1", "process_id": "r1"},
+                 {"id": "c9", "task_id": "t9", "process_id": None}],
+    "processes": [{"id": "r1"}, {"id": "r2"}], "templates": [{"id": "k1"}, {"id": "k2"}],
+}
+
+
+def upstream_now() -> Upstream:
+    # r1 keeps t1 (c5 removed) and gains t4; t2 left r1; r2, t9 and template k1 are deleted
+    runs = {"r1": {"id": "r1", "checklist_id": "k2", "name": "R1", "prerun": {},
+                   "tasks": {"data": [task("t1", "r1", "c1"), task("t4", "r1", "c4")]}}}
+    return Upstream(runs, {"k2": {"id": "k2", "title": "K2", "steps": [], "tags": []}}, {})
+
+
+CHANGES = dict(processes={"r1", "r2"}, oneoff_tasks={"t9"}, templates={"k1", "k2"})
+
+
+def removed(rows: List[Dict[str, Any]]) -> List[str]:
+    return sorted(r["id"] for r in rows if r.get("_tallyfy_deleted"))
+
+
+def kept(rows: List[Dict[str, Any]]) -> List[str]:
+    return sorted(r["id"] for r in rows if not r.get("_tallyfy_deleted"))
+
+
+def test_an_incremental_run_loads_the_changed_process_tasks_and_deletes_exactly_what_left(monkeypatch):
+    upstream = upstream_now()
+    got, report, _ = incremental(monkeypatch, LOADED, upstream, Changes(**CHANGES), "tasks")
+    assert kept(got["rows"]) == ["t1", "t4"]
+    assert removed(got["rows"]) == ["t2", "t3", "t9"]  # left r1; r2 deleted; one-off deleted
+    assert kept(got["comments"]) == ["c1", "c4"]
+    assert removed(got["comments"]) == ["c2", "c3", "c5", "c9"]
+    assert all(r["org_id"] == "o" for table in got.values() for r in table)
+    assert report.rows_read == 2 and report.missing == 3
+    assert sorted(upstream.asked()) == ["runs/r1", "runs/r2", "tasks/t9"]
+    assert upstream.client.asked[0][1] == workflow_incremental.PROCESS_WITH
+
+
+def test_the_processes_and_templates_of_an_incremental_run(monkeypatch):
+    upstream = upstream_now()
+    got, report, feed = incremental(monkeypatch, LOADED, upstream, Changes(**CHANGES), "processes")
+    assert kept(got["rows"]) == ["r1"] and removed(got["rows"]) == ["r2"]
+    assert "tasks" not in got["rows"][0] and report.missing == 1 and report.rows_read == 1
+    # the tasks resource takes the same answers: no second request per process
+    incremental(monkeypatch, LOADED, upstream, Changes(**CHANGES), "tasks", feed)
+    assert sorted(upstream.asked()) == ["runs/r1", "runs/r2", "tasks/t9"]
+    got, report, _ = incremental(monkeypatch, LOADED, upstream, Changes(**CHANGES), "templates")
+    assert kept(got["rows"]) == ["k2"] and removed(got["rows"]) == ["k1"]
+    assert upstream.asked()[-2:] == ["checklists/k1", "checklists/k2"]
+
+
+def test_a_one_off_task_read_during_the_feed_read_is_not_asked_for_again(monkeypatch):
+    upstream = upstream_now()
+    changes = Changes(oneoff_tasks={"t9", "t8"}, task_answers={"t9": None, "t8": task("t8", None, "c8")})
+    got, report, _ = incremental(monkeypatch, LOADED, upstream, changes, "tasks")
+    assert upstream.asked() == []
+    assert kept(got["rows"]) == ["t8"] and removed(got["rows"]) == ["t9"]
+    assert kept(got["comments"]) == ["c8"] and removed(got["comments"]) == ["c9"]
+
+
+def test_a_process_answer_is_kept_until_both_consumers_took_it():
+    upstream = upstream_now()
+    feed = WorkflowFeed(upstream.client, ReadOptions(per_page=PER_PAGE))
+    report = ReadReport("processes", "o")
+    first = feed.process("o", "r1", "processes", report)
+    assert feed.process("o", "r1", "processes", report) is first  # the same consumer again: still kept
+    assert feed.process("o", "r1", "tasks", report) is first
+    assert feed.process("o", "r1", "tasks", report) == first  # both took it: asked again
+    assert feed.process("o", "r2", "tasks", report) is None and feed.process("o", "r2", "processes", report) is None
+    assert upstream.asked() == ["runs/r1", "runs/r1", "runs/r2"] and report.requests == 3
