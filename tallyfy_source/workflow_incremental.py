@@ -118,6 +118,7 @@ class WorkflowFeed:
         self._answers: Dict[Tuple[str, str], Tuple[Optional[Row], Set[str]]] = {}
         self._consumers: Optional[Set[str]] = None
         self._failed: Dict[str, BaseException] = {}  # org -> why its feed could not be read
+        self._failed_processes: Dict[Tuple[str, str], BaseException] = {}  # asked once per run
 
     # ---------------------------------------------------------------- the feed
     def newest(self, org_id: str, report: ReadReport) -> Tuple[int, str]:
@@ -230,7 +231,13 @@ class WorkflowFeed:
                 if not left:
                     del self._answers[key]
                 return answer
-            answer = get_one(self.client, PROCESSES, org_id, process_id, PROCESS_WITH, report)
+            if key in self._failed_processes:  # retried already: the other consumer fails too
+                raise self._failed_processes[key]
+            try:
+                answer = get_one(self.client, PROCESSES, org_id, process_id, PROCESS_WITH, report)
+            except Exception as error:
+                self._failed_processes[key] = error
+                raise
             left = consumers - {consumer}
             if left:
                 self._answers[key] = (answer, left)
