@@ -334,10 +334,10 @@ class WorkflowCommand(Command):
         return env
 
 
-def stored_states(tmp_path, org_id=ORG):
+def stored_states(tmp_path, org_id=ORG, postgres=None):
     """Every resource's state for the org as the destination holds it (what the next run starts
     from once it has dropped the killed run's local folder, as the command does)."""
-    pipeline = Loader(None, tmp_path, pipeline_name="tallyfy").pipeline()
+    pipeline = Loader(None, tmp_path, postgres, pipeline_name="tallyfy").pipeline()
     pipeline = pipeline.drop()
     pipeline.sync_destination()
     resources = pipeline.state["sources"]["tallyfy"]["resources"]
@@ -413,3 +413,20 @@ def test_killed_while_loading_workflow_data_leaves_every_table_before(killable, 
     assert_all_exact(command, org)
     moved = stored_states(tmp_path)
     assert moved["processes"]["feed"]["id"] > states["processes"]["feed"]["id"]
+
+
+def test_killed_while_publishing_workflow_data_to_postgres_leaves_it_before(tmp_path, destinations):
+    """The server rolls back the open publishing transaction when the killed client's
+    connection drops: workflow tables and stored cursors as before; the next run exact."""
+    with Simulator(orgs=[make_org()], token=TOKEN) as sim:
+        command = WorkflowCommand(sim, tmp_path, postgres=destinations("postgres"))
+        command.run()
+        before = snapshot(command.db)
+        states = stored_states(tmp_path, postgres=command.postgres)
+        change_everything(sim.org, "a")
+        command.run_and_kill_when(command.marker.exists, "publish")
+        assert snapshot(command.db) == before
+        assert stored_states(tmp_path, postgres=command.postgres) == states
+        command.run()
+        assert snapshot(command.db) != before
+        assert_all_exact(command, sim.org)
