@@ -336,11 +336,20 @@ class WorkflowCommand(Command):
 
 def stored_states(tmp_path, org_id=ORG, postgres=None):
     """Every resource's state for the org as the destination holds it (what the next run starts
-    from once it has dropped the killed run's local folder, as the command does)."""
-    pipeline = Loader(None, tmp_path, postgres, pipeline_name="tallyfy").pipeline()
+    from once it has dropped the killed run's local folder, as the command does); read through
+    a pipelines folder of its own, so the killed run's folder is left for the command."""
+    probe = tmp_path / "probe"
+    probe.mkdir(exist_ok=True)
+    pipeline = Loader(None, probe, postgres or Loader(None, tmp_path).destination, pipeline_name="tallyfy").pipeline()
     pipeline = pipeline.drop()
     pipeline.sync_destination()
     resources = pipeline.state["sources"]["tallyfy"]["resources"]
+    return {name: (kept.get("orgs") or {}).get(org_id) for name, kept in resources.items() if "orgs" in kept}
+
+
+def local_states(tmp_path, org_id=ORG):
+    """The same, as the pipeline folder the next run opens holds it."""
+    resources = Loader(None, tmp_path, pipeline_name="tallyfy").pipeline().state["sources"]["tallyfy"]["resources"]
     return {name: (kept.get("orgs") or {}).get(org_id) for name, kept in resources.items() if "orgs" in kept}
 
 
@@ -378,6 +387,7 @@ def test_killed_while_extracting_workflow_data(killable, tmp_path, run):
     org = sim.org
     command.run()
     before, states = snapshot(command.db), stored_states(tmp_path)
+    assert local_states(tmp_path) == states and states["processes"]["feed"]
     changed = change_everything(org, "a")
     command.sweep = run == "sweep"
     hold = Fault("timeout", resource="runs", delay=60) if command.sweep else Fault(
@@ -386,7 +396,7 @@ def test_killed_while_extracting_workflow_data(killable, tmp_path, run):
     command.run_and_kill_when(lambda: any(r["fault"] == "timeout" for r in sim.requests))
 
     assert snapshot(command.db) == before
-    assert stored_states(tmp_path) == states
+    assert local_states(tmp_path) == states and stored_states(tmp_path) == states
     sim.faults = None
     command.sweep = False
     command.run()
@@ -395,8 +405,10 @@ def test_killed_while_extracting_workflow_data(killable, tmp_path, run):
 
 @pytest.mark.parametrize("run", ["sweep", "incremental"])
 def test_killed_while_loading_workflow_data_leaves_every_table_before(killable, tmp_path, run):
-    """Killed inside the one publishing transaction: every table (workflow, its child tables,
-    the directory) as before, the stored cursors as before, the next run exact."""
+    """Killed inside the one publishing transaction (tests/test_kill.py's `publish` point, after
+    the first table's merge ran): every table (workflow, its child tables, the directory) as
+    before, the stored cursors as before; the next run (which discards the interrupted
+    package) exact."""
     sim, command = killable
     org = sim.org
     command.run()
