@@ -8,7 +8,7 @@ innermost error we raised on purpose, or a config error dlt found.
 import re
 from typing import Iterator
 
-from dlt.common.configuration.exceptions import ConfigFieldMissingException
+from dlt.common.configuration.exceptions import ConfigFieldMissingException, ConfigValueCannotBeCoercedException
 
 from tallyfy_source.errors import ConfigError, TallyfyError
 from tallyfy_source.validation import NO_ORG_ID, NO_TOKEN
@@ -38,8 +38,19 @@ def one_line_reason(error: BaseException) -> str:
                 if field in _MISSING_HINTS:
                     return _MISSING_HINTS[field]
             return f"missing configuration: {', '.join(getattr(e, 'fields', []) or [])}"
+        if isinstance(e, ConfigValueCannotBeCoercedException):
+            return not_a(e)
     innermost = chain[-1]
     return f"{type(innermost).__name__}: {_first_line(innermost)}"
+
+
+def not_a(error: ConfigValueCannotBeCoercedException) -> str:
+    """dlt could not read a configured value as its type (e.g. SOURCES__TALLYFY__SWEEP_INTERVAL_HOURS
+    =daily). The value is not echoed: the field could be a secret."""
+    kind = getattr(error.hint, "__name__", str(error.hint))
+    kind = {"float": "a number", "int": "a whole number", "bool": "true or false"}.get(kind, f"of type {kind}")
+    return (f"the configured {error.field_name} is not {kind}: fix its value in the environment"
+            " (e.g. SOURCES__TALLYFY__...) or in .dlt/config.toml")
 
 
 _USERINFO_IN_URL = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://)[^/\s]+@")  # greedy: a password may hold "@"
@@ -54,5 +65,5 @@ def _first_line(error: BaseException) -> str:
 
 def exit_code(error: BaseException) -> int:
     """2 for bad input (nothing was sent), 1 for a failed run."""
-    bad_input = (ConfigError, ConfigFieldMissingException)
+    bad_input = (ConfigError, ConfigFieldMissingException, ConfigValueCannotBeCoercedException)
     return 2 if any(isinstance(e, bad_input) for e in causes(error)) else 1

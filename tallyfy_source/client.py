@@ -218,6 +218,25 @@ def check_response(response: Response, *args: Any, **kwargs: Any) -> None:
     response._tallyfy_body = body  # type: ignore[attr-defined]
 
 
+def check_item_response(response: Response, *args: Any, **kwargs: Any) -> None:
+    """Response hook of a single-record GET: 429/5xx and a 200 whose body is not `{"data": {...}}`
+    (truncated, HTML) are retried like a list page; any other status is left to the caller (a
+    404 may prove a deletion)."""
+    if is_redirect(response):
+        return
+    if response.status_code in DEFAULT_RETRY_STATUS:
+        raise RetryableStatus(response)
+    if response.status_code != 200:
+        return
+    try:
+        body = response.json()
+    except ValueError:
+        raise UnreadableBody(response) from None
+    if not isinstance(body, dict) or not isinstance(body.get("data"), dict):
+        raise UnreadableBody(response)
+    response._tallyfy_body = body  # type: ignore[attr-defined]
+
+
 _FIXES = {
     401: "token rejected: check the access token; personal access tokens expire after 6 months"
     " and die when their user logs out of the web app, so use a dedicated service user",

@@ -32,6 +32,7 @@ from .validation import (
     check_per_page,
     check_requests_per_minute,
     check_resources,
+    check_sweep_interval_hours,
     check_token,
     org_ids_from,
 )
@@ -254,7 +255,7 @@ def tallyfy_source(
         concurrency=check_concurrency(concurrency),
         full_refresh=bool(full_refresh),
         sweep=bool(sweep),
-        sweep_interval_hours=float(sweep_interval_hours),
+        sweep_interval_hours=check_sweep_interval_hours(sweep_interval_hours),
         deleted_records=check_deleted_records(deleted_records),
     )
     feed = WorkflowFeed(client, options)  # one feed read per org and run, shared by the workflow resources

@@ -5,6 +5,7 @@ Each failure is a `ConfigError` with one line saying what is wrong and how to fi
 
 import ipaddress
 import json
+import math
 import re
 from typing import Iterable, List, Optional, Sequence, Union
 from urllib.parse import SplitResult, urlsplit
@@ -191,3 +192,18 @@ def check_concurrency(value: int) -> int:
     if not 1 <= concurrency <= 32:
         raise ConfigError(f"concurrency {value!r} is out of range: use a whole number from 1 to 32")
     return concurrency
+
+
+def check_sweep_interval_hours(value: float) -> float:
+    """Hours between sweeps: a finite number, 0 or more (0: every run). NaN or infinity would
+    pass a plain `float()` and fail mid-run in the timedelta; a negative one is a typo."""
+    try:
+        hours = float(value)
+    except (TypeError, ValueError):
+        hours = math.nan
+    if not math.isfinite(hours) or hours < 0:
+        raise ConfigError(
+            f"sweep_interval_hours {value!r} must be a number of hours, 0 or more"
+            " (0: a full read every run; default 24)"
+        )
+    return hours

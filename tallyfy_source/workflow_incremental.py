@@ -44,7 +44,7 @@ import dlt
 from dlt.destinations.exceptions import DestinationUndefinedEntity
 from dlt.sources.helpers.rest_client import RESTClient
 
-from .client import describe_failure
+from .client import api_error, check_item_response, describe_failure
 from .deletes import MISSING_SINCE_COLUMN, removal_rows
 from .endpoints import ACTIVITY, COMMENTS, PROCESSES, TASKS, TEMPLATES, Endpoint
 from .errors import TallyfyAPIError, stops_every_org
@@ -122,6 +122,7 @@ class WorkflowFeed:
         self._answers: Dict[Tuple[str, str], Tuple[Optional[Row], Set[str]]] = {}
         self._consumers: Optional[Set[str]] = None
         self._failed: Dict[str, BaseException] = {}  # org -> why its feed could not be read
+        self._failed_processes: Dict[Tuple[str, str], BaseException] = {}  # asked once per run
 
     # ---------------------------------------------------------------- the feed
     def newest(self, org_id: str, report: ReadReport) -> Tuple[int, str]:
@@ -226,7 +227,13 @@ class WorkflowFeed:
                 if not left:
                     del self._answers[key]
                 return answer
-            answer = get_one(self.client, PROCESSES, org_id, process_id, PROCESS_WITH, report)
+            if key in self._failed_processes:  # retried already: the other consumer fails too
+                raise self._failed_processes[key]
+            try:
+                answer = get_one(self.client, PROCESSES, org_id, process_id, PROCESS_WITH, report)
+            except Exception as error:
+                self._failed_processes[key] = error
+                raise
             left = consumers - {consumer}
             if left:
                 self._answers[key] = (answer, left)
@@ -260,20 +267,14 @@ def get_one(client: RESTClient, endpoint: Endpoint, org_id: str, key: str, param
     Anything else fails the org's read (its cursor stays; the next run reads again)."""
     path = f"organizations/{org_id}/{endpoint.path}/{quote(str(key), safe='@')}"
     report.requests += 1
-    response = client.get(path, params=dict(params))
+    # 429/5xx and unreadable 200 bodies are retried inside the session (the hook raises them)
+    response = client.get(path, params=dict(params), hooks={"response": [check_item_response]})
     if response.status_code == 404 and names_a_missing_record(response, key):
         return None
     if response.status_code != 200:
-        raise TallyfyAPIError(f"org {org_id}, {endpoint.resource} {key}: HTTP {response.status_code}",
+        raise TallyfyAPIError(f"org {org_id}, {endpoint.resource} {key}: {api_error(response)}",
                               status=response.status_code, org_id=org_id)
-    try:
-        data = response.json().get("data")
-    except (ValueError, AttributeError):
-        data = None
-    if not isinstance(data, dict):
-        raise TallyfyAPIError(f"org {org_id}, {endpoint.resource} {key}: unreadable answer", status=200,
-                              org_id=org_id)
-    return data
+    return response._tallyfy_body["data"]
 
 
 # ------------------------------------------------------------------ one resource, one org

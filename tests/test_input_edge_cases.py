@@ -60,6 +60,19 @@ CASES = {
     "per-page-out-of-range": (["--per-page", "0"], {}, "per_page 0"),
     "per-page-from-env": ([], {"SOURCES__TALLYFY__PER_PAGE": "500"}, "per_page 500"),
     "unknown-destination": (["--destination", "nosuchdb"], {}, "unknown destination"),
+    # workflow settings
+    "resources-unknown-among-workflow": (["--resources", "templates,activity,process,comments"], {},
+                                         "unknown resource process: choose from"),
+    "activity-start-date-not-a-day": ([], {"SOURCES__TALLYFY__ACTIVITY_START_DATE": "2025-13-01"},
+                                      "activity_start_date '2025-13-01' is not a day: use YYYY-MM-DD"),
+    "activity-start-date-words": ([], {"SOURCES__TALLYFY__ACTIVITY_START_DATE": "last monday"},
+                                  "activity_start_date 'last monday' is not a day"),
+    "sweep-interval-not-a-number": ([], {"SOURCES__TALLYFY__SWEEP_INTERVAL_HOURS": "daily"},
+                                    "the configured sweep_interval_hours is not a number"),
+    "max-attempts-not-a-number": ([], {"SOURCES__TALLYFY__MAX_ATTEMPTS": "many"}, "max_attempts is not a whole number"),
+    "sweep-interval-negative": ([], {"SOURCES__TALLYFY__SWEEP_INTERVAL_HOURS": "-1"}, "sweep_interval_hours"),
+    "sweep-interval-nan": ([], {"SOURCES__TALLYFY__SWEEP_INTERVAL_HOURS": "nan"}, "sweep_interval_hours"),
+    "sweep-interval-infinite": ([], {"SOURCES__TALLYFY__SWEEP_INTERVAL_HOURS": "inf"}, "sweep_interval_hours"),
 }
 
 

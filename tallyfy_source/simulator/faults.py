@@ -1,10 +1,12 @@
 """Repeatable fault injection for the simulator.
 
 A `FaultPlan` is consulted once per LIST request that passed the header, auth,
-routing, org-access and rate-limit checks (single-item and `/me` requests are
-never faulted). Those list requests are numbered 1, 2, 3, ... (`plan.requests_seen`);
-a rule matches on that number and/or resource, org and page. A rule fires at most
-`times` times (None = always), so a client's retry of the same page succeeds.
+routing, org-access and rate-limit checks (`/me` is never faulted). Those list requests are
+numbered 1, 2, 3, ... (`plan.requests_seen`); a rule matches on that number and/or resource,
+org and page. A rule fires at most `times` times (None = always), so a client's retry of the
+same page succeeds. Single-record requests (`/runs/{id}`, `/checklists/{id}`, ...) are
+faulted only by rules made with `item=True` (optionally `key=` one record); they are not
+numbered and the random part of a plan never touches them.
 
 Kinds (what each does to the answer is the fault's own method: `before_serving`, `replacement`,
 `page_served`, `alter`; the server just asks):
@@ -55,7 +57,10 @@ class Fault:
     full_length: bool = False  # truncated: announce the full Content-Length
     total_delta: int = 5  # wrong_total: added to the true total
     action: Optional[Callable[[], None]] = field(default=None, compare=False)  # mutate: run first
-    query: Optional[Dict[str, str]] = None  # query values the request must carry (e.g. one walk's sort)
+    query: Optional[Dict[str, Optional[str]]] = None  # query values the request must carry
+    # (e.g. one walk's sort); a None value: the request must NOT carry that parameter
+    item: bool = False  # True: matches single-record requests instead of list pages
+    key: Optional[str] = None  # item rules: only this record's key
     fired: int = field(default=0, compare=False)
 
     def __post_init__(self) -> None:
@@ -64,8 +69,11 @@ class Fault:
         if self.status is None:
             self.status = 429 if self.kind == "retry_after" else 503 if self.kind == "status" else 200
 
-    def matches(self, n: int, resource: str, page: int, org_id: str, query: Optional[Dict[str, str]] = None) -> bool:
+    def matches(self, n: int, resource: str, page: Optional[int], org_id: str,
+                query: Optional[Dict[str, str]] = None, item: bool = False, key: Optional[str] = None) -> bool:
         if self.times is not None and self.fired >= self.times:
+            return False
+        if self.item != item or (self.key is not None and self.key != key):
             return False
         if self.query is not None and any((query or {}).get(k) != v for k, v in self.query.items()):
             return False
@@ -116,7 +124,7 @@ class Fault:
         """The normal page, changed: missing_meta and wrong_total change the body, truncated and
         timeout how it is sent. Every kind that gets here marks the answer as its own."""
         if self.kind == "missing_meta":
-            del reply.body["meta"]
+            reply.body.pop("meta", None)
         elif self.kind == "wrong_total":
             reply.body["meta"]["pagination"]["total"] += self.total_delta
         elif self.kind == "truncated":
@@ -189,6 +197,18 @@ class FaultPlan:
                 self.fired.append({"request": n, "kind": chosen.kind, "resource": resource,
                                    "page": page, "org_id": org_id})
             return chosen
+
+    def next_item_fault(self, resource: str, key: str, org_id: str,
+                        query: Optional[Dict[str, str]] = None) -> Optional[Fault]:
+        """The fault to inject into a single-record request, if an `item=True` rule matches."""
+        with self._lock:
+            for rule in self.rules:
+                if rule.matches(0, resource, None, org_id, query, item=True, key=key):
+                    rule.fired += 1
+                    self.fired.append({"request": None, "kind": rule.kind, "resource": resource, "page": None,
+                                       "org_id": org_id, "key": key})
+                    return rule
+            return None
 
     def reset(self) -> None:
         """Forget what fired: rules fire again, numbering restarts at 1."""

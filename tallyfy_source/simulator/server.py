@@ -18,7 +18,7 @@ Check order for every request (first failure answers):
   5. unknown path             -> 404 ENDPOINT_NOT_FOUND
   6. unknown or forbidden org -> 403 FORBIDDEN (`unknown_org_status=404`: unknown -> 404)
   7. bad per_page / page      -> 422 VALIDATION_FAILED (with `errors`)
-  8. fault plan (list requests only), then the answer
+  8. fault plan (list requests; single records only for `item=True` rules), then the answer
 `sim.latency` seconds are slept (in the handler thread) before any of this.
 
 This module is the API's behaviour; the socket side is `httpd.py`, the limiter `ratelimit.py`,
@@ -230,7 +230,15 @@ class Simulator:
         if route.parent is not None and org.lookup(route.parent_resource, route.parent) is None:
             return error(404, f"No query results for model [Run] {route.parent}", "RESOURCE_NOT_FOUND")
         if route.kind == "item":
-            return self._item(org, route.served, route.item, include, entry["query"])
+            fault = (self.faults.next_item_fault(route.served.resource, route.item, org.org_id, entry["query"])
+                     if self.faults is not None else None)
+            if fault is not None:
+                fault.before_serving()
+                instead = fault.replacement()
+                if instead is not None:
+                    return instead
+            reply = self._item(org, route.served, route.item, include, entry["query"])
+            return fault.alter(reply) if fault is not None and reply.status == 200 else reply
         return self._list(request, org, route, entry, include)
 
     def _item(self, org: SyntheticOrg, served: ServedResource, item: str, include: Set[str], query) -> Reply:
