@@ -6,21 +6,33 @@ where the feed read stops (`feed.feed_pages`), what an event says changed
 `make mutate` runs mutmut over these modules with these tests (see the README).
 """
 
+import copy
 from typing import Any, Dict, List, Optional
 
 import pytest
 
 from tallyfy_source import workflow_incremental
+from tallyfy_source.client import RetryableStatus, UnreadableBody
 from tallyfy_source.errors import TallyfyAPIError
 from tallyfy_source.feed import event_id, feed_pages
 from tallyfy_source.kickoff import KickoffLabels, field_labels
 from tallyfy_source.reading import ReadOptions, ReadReport
 from tallyfy_source.workflow import kickoff_answers, process_row
 from tallyfy_source.workflow_incremental import Changes, WorkflowFeed, _note, get_one
-from tallyfy_source.endpoints import TASKS, TEMPLATES
+from tallyfy_source.endpoints import ACTIVITY, TASKS, TEMPLATES
 from tests.test_read_decisions import FakeResponse, ScriptedClient, page_body
 
 PER_PAGE = 3
+
+
+class HookedClient(ScriptedClient):
+    """The scripted client, running the response hooks a request passes, as `requests` does."""
+
+    def get(self, path, params=None, hooks=None):
+        response = super().get(path, params, hooks)
+        for hook in (hooks or {}).get("response", []):
+            hook(response)
+        return response
 NOT_FOUND = {"code": "RESOURCE_NOT_FOUND", "message": "not found"}
 
 
@@ -32,7 +44,7 @@ def feed_client(pages: Dict[int, List[Any]], total: Optional[int] = None) -> Scr
         page = params.get("page", 1)
         return FakeResponse(body=page_body(pages.get(page, []), count, page, PER_PAGE),
                             path=f"/api/{path}")
-    return ScriptedClient(answer)
+    return HookedClient(answer)
 
 
 def ev(i: Any, **extra: Any) -> Dict[str, Any]:
@@ -160,7 +172,7 @@ def feed_of(pages: Dict[int, List[Any]], answers: Dict[str, Any]) -> tuple:
         if answers.get(key) is None:
             return FakeResponse(status=404, body=NOT_FOUND, path=f"/api/{path}")
         return FakeResponse(body={"data": answers[key]}, path=f"/api/{path}")
-    client = ScriptedClient(answer)
+    client = HookedClient(answer)
     return WorkflowFeed(client, ReadOptions(per_page=PER_PAGE)), client
 
 
@@ -218,7 +230,7 @@ def test_the_newest_event_is_the_highest_id_on_the_first_page():
 
 # ------------------------------------------------------------------ a single read
 def single(status: int, body: Any, json_error: bool = False) -> tuple:
-    client = ScriptedClient(lambda path, params: FakeResponse(status=status, body=body, json_error=json_error,
+    client = HookedClient(lambda path, params: FakeResponse(status=status, body=body, json_error=json_error,
                                                               path=f"/api/{path}"))
     report = ReadReport("tasks", "o")
     return client, report
@@ -239,13 +251,23 @@ def test_only_a_404_naming_the_record_proves_it_deleted(body):
 
 @pytest.mark.parametrize("status, body, json_error", [
     (404, {"code": "ENDPOINT_NOT_FOUND"}, False), (404, None, True), (404, {"message": "gone"}, False),
-    (500, {"data": {}}, False), (200, {"data": ["not", "a", "record"]}, False), (200, None, True),
-    (403, {"message": "abc"}, False)])
+    (403, {"message": "abc"}, False), (401, {}, False)])
 def test_any_other_answer_fails_the_orgs_read(status, body, json_error):
     client, report = single(status, body, json_error)
     with pytest.raises(TallyfyAPIError) as failure:
         get_one(client, TASKS, "o", "abc", {}, report)
     assert "org o, tasks abc" in str(failure.value)
+    assert (failure.value.status, failure.value.org_id) == (status, "o")
+
+
+@pytest.mark.parametrize("status, body, json_error, raised", [
+    (500, {"data": {}}, False, RetryableStatus), (429, {}, False, RetryableStatus),
+    (200, {"data": ["not", "a", "record"]}, False, UnreadableBody), (200, None, True, UnreadableBody),
+    (200, {"data": "x"}, False, UnreadableBody)])
+def test_a_retryable_answer_goes_back_to_the_sessions_retries(status, body, json_error, raised):
+    client, report = single(status, body, json_error)
+    with pytest.raises(raised):
+        get_one(client, TASKS, "o", "abc", {}, report)
 
 
 # ------------------------------------------------------------------ kick-off labels
@@ -255,7 +277,7 @@ def labels_client(defs: Dict[str, Any]) -> ScriptedClient:
         if key not in defs:
             return FakeResponse(status=404, body=NOT_FOUND, path=f"/api/{path}")
         return FakeResponse(body={"data": {"id": key, "prerun": defs[key]}}, path=f"/api/{path}")
-    return ScriptedClient(answer)
+    return HookedClient(answer)
 
 
 DEFS = {"c1": [{"id": "f1", "label": "Client"}, {"id": "f2", "label": "Amount"}], "c2": []}
@@ -354,7 +376,7 @@ def refused(path, params):
 
 
 def test_a_failed_feed_fails_every_resource_of_the_org_without_asking_again():
-    client = ScriptedClient(refused)
+    client = HookedClient(refused)
     feed = WorkflowFeed(client, ReadOptions(per_page=PER_PAGE))
     for call in (lambda: feed.changes("o", 1, "2026-10-30", ReadReport("p", "o")),
                  lambda: feed.changes("o", 1, "2026-10-30", ReadReport("t", "o")),
@@ -363,7 +385,7 @@ def test_a_failed_feed_fails_every_resource_of_the_org_without_asking_again():
             call()
         assert failure.value.status == 403
     assert len(client.asked) == 1
-    client2 = ScriptedClient(refused)
+    client2 = HookedClient(refused)
     feed = WorkflowFeed(client2, ReadOptions(per_page=PER_PAGE))
     for _ in range(2):
         with pytest.raises(TallyfyAPIError):
@@ -384,13 +406,17 @@ def test_the_newest_event_without_a_time_takes_the_servers_day():
     def answer(path, params):
         body = page_body([{"id": 4, "created_at": None}] if params.get("x") is None else [], 1, 1, PER_PAGE)
         return FakeResponse(body=body, headers={"Date": "Tue, 03 Nov 2026 23:59:00 GMT"}, path=f"/api/{path}")
-    feed = WorkflowFeed(ScriptedClient(answer), ReadOptions(per_page=PER_PAGE))
-    assert feed.newest("o", ReadReport("t", "o")) == (4, "2026-11-03")
+    client = HookedClient(answer)
+    feed = WorkflowFeed(client, ReadOptions(per_page=PER_PAGE))
+    report = ReadReport("t", "o", requests=3)
+    assert feed.newest("o", report) == (4, "2026-11-03")
+    assert report.requests == 4 and client.asked == [("organizations/o/activity-feeds", dict(
+        ACTIVITY.params, per_page=PER_PAGE, page=1))]
 
     def empty(path, params):
         return FakeResponse(body=page_body([], 0, 1, PER_PAGE), headers={"Date": "Wed, 04 Nov 2026 01:00:00 GMT"},
                             path=f"/api/{path}")
-    feed = WorkflowFeed(ScriptedClient(empty), ReadOptions(per_page=PER_PAGE))
+    feed = WorkflowFeed(HookedClient(empty), ReadOptions(per_page=PER_PAGE))
     assert feed.newest("o", ReadReport("t", "o")) == (0, "2026-11-04")
 
 
@@ -405,12 +431,6 @@ def test_a_single_read_keeps_an_at_sign_and_reports_what_failed():
     report.requests = 2
     get_one(client, TASKS, "o", "a@b c", {}, report)
     assert client.asked[0][0] == "organizations/o/tasks/a@b%20c" and report.requests == 3
-    for status, body, json_error, reported in [(500, {"data": {}}, False, 500), (200, None, True, 200),
-                                               (200, {"data": "x"}, False, 200)]:
-        client, report = single(status, body, json_error)
-        with pytest.raises(TallyfyAPIError) as failure:
-            get_one(client, TASKS, "o", "abc", {}, report)
-        assert (failure.value.status, failure.value.org_id) == (reported, "o")
 
 
 def test_an_unknown_template_that_answers_404_has_no_labels():
@@ -424,14 +444,14 @@ class Upstream:
 
     def __init__(self, runs: Dict[str, Any], templates: Dict[str, Any], tasks: Dict[str, Any]):
         self.data = {"runs": runs, "checklists": templates, "tasks": tasks}
-        self.client = ScriptedClient(self.answer)
+        self.client = HookedClient(self.answer)
 
     def answer(self, path, params):
         kind, key = path.split("/")[-2:]
         record = self.data[kind].get(key)
         if record is None:
             return FakeResponse(status=404, body=NOT_FOUND, path=f"/api/{path}")
-        return FakeResponse(body={"data": record}, path=f"/api/{path}")
+        return FakeResponse(body={"data": copy.deepcopy(record)}, path=f"/api/{path}")
 
     def asked(self) -> List[str]:
         return ["/".join(path.split("/")[-2:]) for path, _ in self.client.asked]
@@ -465,7 +485,7 @@ def incremental(monkeypatch, loaded: Dict[str, List[Dict[str, Any]]], upstream: 
     monkeypatch.setattr(workflow_incremental, "loaded_where", loaded_where)
     feed = feed or WorkflowFeed(upstream.client, ReadOptions(per_page=PER_PAGE))
     endpoint = {"templates": TEMPLATES, "processes": PROCESSES, "tasks": TASKS}[resource]
-    report = ReadReport(resource, "o")
+    report = ReadReport(resource, "o", rows_read=7, missing=2)  # counts add to what the report holds
     items = list(incremental_rows(feed, endpoint, "o", changes, datetime(2026, 11, 5, tzinfo=timezone.utc), report))
     return tables_of(items), report, feed
 
@@ -475,7 +495,10 @@ LOADED = {
               {"id": "t9", "run_id": None}],
     "comments": [{"id": "c1", "task_id": "t1", "process_id": "r1"}, {"id": "c2", "task_id": "t2", "process_id": "r1"},
                  {"id": "c3", "task_id": "t3", "process_id": "r2"}, {"id": "c5", "task_id": "t1", "process_id": "r1"},
-                 {"id": "c9", "task_id": "t9", "process_id": None}],
+                 {"id": "c9", "task_id": "t9", "process_id": None},
+                 # comments whose task row is not loaded: found through their process
+                 {"id": "c6", "task_id": "t6", "process_id": "r1"}, {"id": "c7", "task_id": "t7", "process_id": "r2"},
+                 {"id": "c8", "task_id": "t8", "process_id": "r8"}],
     "processes": [{"id": "r1"}, {"id": "r2"}], "templates": [{"id": "k1"}, {"id": "k2"}],
 }
 
@@ -504,9 +527,9 @@ def test_an_incremental_run_loads_the_changed_process_tasks_and_deletes_exactly_
     assert kept(got["rows"]) == ["t1", "t4"]
     assert removed(got["rows"]) == ["t2", "t3", "t9"]  # left r1; r2 deleted; one-off deleted
     assert kept(got["comments"]) == ["c1", "c4"]
-    assert removed(got["comments"]) == ["c2", "c3", "c5", "c9"]
+    assert removed(got["comments"]) == ["c2", "c3", "c5", "c6", "c7", "c9"]  # c8: process r8 not read
     assert all(r["org_id"] == "o" for table in got.values() for r in table)
-    assert report.rows_read == 2 and report.missing == 3
+    assert report.rows_read == 7 + 2 and report.missing == 2 + 3
     assert sorted(upstream.asked()) == ["runs/r1", "runs/r2", "tasks/t9"]
     assert upstream.client.asked[0][1] == workflow_incremental.PROCESS_WITH
 
@@ -515,13 +538,50 @@ def test_the_processes_and_templates_of_an_incremental_run(monkeypatch):
     upstream = upstream_now()
     got, report, feed = incremental(monkeypatch, LOADED, upstream, Changes(**CHANGES), "processes")
     assert kept(got["rows"]) == ["r1"] and removed(got["rows"]) == ["r2"]
-    assert "tasks" not in got["rows"][0] and report.missing == 1 and report.rows_read == 1
-    # the tasks resource takes the same answers: no second request per process
+    assert "tasks" not in got["rows"][0] and report.missing == 2 + 1 and report.rows_read == 7 + 1
+    assert all(r["org_id"] == "o" for r in got["rows"])
+    # the tasks resource takes the same answers: no second request per process, none held after
     incremental(monkeypatch, LOADED, upstream, Changes(**CHANGES), "tasks", feed)
     assert sorted(upstream.asked()) == ["runs/r1", "runs/r2", "tasks/t9"]
+    assert feed._answers == {}
     got, report, _ = incremental(monkeypatch, LOADED, upstream, Changes(**CHANGES), "templates")
     assert kept(got["rows"]) == ["k2"] and removed(got["rows"]) == ["k1"]
+    assert all(r["org_id"] == "o" for r in got["rows"]) and report.missing == 2 + 1
     assert upstream.asked()[-2:] == ["checklists/k1", "checklists/k2"]
+    assert upstream.client.asked[-1] == ("organizations/o/checklists/k2", dict(TEMPLATES.params))
+
+
+def test_a_deleted_process_or_task_does_not_stop_the_ones_after_it(monkeypatch):
+    upstream = upstream_now()
+    loaded = dict(LOADED, tasks=LOADED["tasks"] + [{"id": "t0", "run_id": None}])
+    changes = Changes(processes={"r0", "r1"}, oneoff_tasks={"t0", "t8"},
+                      task_answers={"t0": None, "t8": task("t8", None)})
+    got, _, _ = incremental(monkeypatch, loaded, upstream, changes, "tasks")
+    assert kept(got["rows"]) == ["t1", "t4", "t8"] and removed(got["rows"]) == ["t0", "t2"]
+
+
+def test_a_process_serves_its_tasks_plain_wrapped_or_not_at_all(monkeypatch):
+    plain = upstream_now()
+    plain.data["runs"]["r1"]["tasks"] = plain.data["runs"]["r1"]["tasks"]["data"]
+    got, _, _ = incremental(monkeypatch, LOADED, plain, Changes(processes={"r1"}), "tasks")
+    assert kept(got["rows"]) == ["t1", "t4"]
+    bare = upstream_now()
+    del bare.data["runs"]["r1"]["tasks"]
+    bare.data["runs"]["r1"]["other"] = {"a": 1}
+    got, _, _ = incremental(monkeypatch, LOADED, bare, Changes(processes={"r1"}), "tasks")
+    assert "rows" not in got or not kept(got["rows"])  # no tasks listed: all of r1's loaded tasks left it
+    assert removed(got["rows"]) == ["t1", "t2"]
+
+
+def test_changed_records_come_in_batches_of_a_hundred():
+    from datetime import datetime, timezone
+
+    from tallyfy_source.workflow_incremental import refetched
+    report = ReadReport("templates", "o", rows_read=7)
+    batches = list(refetched({f"k{i:03}" for i in range(201)}, lambda key: {"id": key}, dict, TEMPLATES, "o",
+                             report, "delete", datetime(2026, 11, 5, tzinfo=timezone.utc)))
+    assert [len(b) for b in batches] == [100, 100, 1] and report.rows_read == 7 + 201
+    assert [b[0]["id"] for b in batches] == ["k000", "k100", "k200"]
 
 
 def test_a_one_off_task_read_during_the_feed_read_is_not_asked_for_again(monkeypatch):
@@ -540,6 +600,16 @@ def test_a_process_answer_is_kept_until_both_consumers_took_it():
     first = feed.process("o", "r1", "processes", report)
     assert feed.process("o", "r1", "processes", report) is first  # the same consumer again: still kept
     assert feed.process("o", "r1", "tasks", report) is first
-    assert feed.process("o", "r1", "tasks", report) == first  # both took it: asked again
+    again = feed.process("o", "r1", "tasks", report)
+    assert again == first and again is not first  # both took it: asked again
     assert feed.process("o", "r2", "tasks", report) is None and feed.process("o", "r2", "processes", report) is None
     assert upstream.asked() == ["runs/r1", "runs/r1", "runs/r2"] and report.requests == 3
+
+
+def test_the_feed_read_stops_at_the_stored_id(monkeypatch):
+    monkeypatch.setattr(workflow_incremental, "loaded_where", lambda *a: [])
+    pages = {1: [ev(i, auditable_type="Run", auditable_id=f"r{i}") for i in (6, 5, 4)],
+             2: [ev(i, auditable_type="Run", auditable_id=f"r{i}") for i in (3, 2, 1)]}
+    feed, client = feed_of(pages, {})
+    changes = feed.changes("o", 4, "2026-10-30", ReadReport("p", "o"))
+    assert changes.processes == {"r5", "r6"} and changes.requests == len(client.asked) == 1
