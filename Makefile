@@ -23,7 +23,8 @@ test: setup
 bench: setup
 	$(PY) -m benchmarks.run
 
-# mutation testing of the read decisions (reading.py, paging.py, deletes.py) against the fast
+# mutation testing of the read decisions (reading.py, paging.py, deletes.py, feed.py, kickoff.py,
+# workflow_incremental.py) against the fast
 # tests, config in pyproject.toml [tool.mutmut]; a fresh ./mutants each time, so the counts are
 # those of the current code and tests. `$(PY) -m mutmut show <name>` shows one mutant.
 mutate: setup

@@ -473,7 +473,7 @@ def task(tid: str, run: Optional[str], *comments: str) -> Dict[str, Any]:
 
 
 def incremental(monkeypatch, loaded: Dict[str, List[Dict[str, Any]]], upstream: Upstream, changes: Changes,
-                resource: str, feed: Optional[WorkflowFeed] = None) -> tuple:
+                resource: str, feed: Optional[WorkflowFeed] = None, labels: Any = None) -> tuple:
     from datetime import datetime, timezone
 
     from tallyfy_source.endpoints import PROCESSES
@@ -486,7 +486,8 @@ def incremental(monkeypatch, loaded: Dict[str, List[Dict[str, Any]]], upstream: 
     feed = feed or WorkflowFeed(upstream.client, ReadOptions(per_page=PER_PAGE))
     endpoint = {"templates": TEMPLATES, "processes": PROCESSES, "tasks": TASKS}[resource]
     report = ReadReport(resource, "o", rows_read=7, missing=2)  # counts add to what the report holds
-    items = list(incremental_rows(feed, endpoint, "o", changes, datetime(2026, 11, 5, tzinfo=timezone.utc), report))
+    items = list(incremental_rows(feed, endpoint, "o", changes, datetime(2026, 11, 5, tzinfo=timezone.utc), report,
+                                  labels))
     return tables_of(items), report, feed
 
 
@@ -591,6 +592,13 @@ def test_a_one_off_task_read_during_the_feed_read_is_not_asked_for_again(monkeyp
     assert upstream.asked() == []
     assert kept(got["rows"]) == ["t8"] and removed(got["rows"]) == ["t9"]
     assert kept(got["comments"]) == ["c8"] and removed(got["comments"]) == ["c9"]
+    assert all(r["org_id"] == "o" for table in got.values() for r in table)
+    assert report.rows_read == 7 + 1
+    # not read during the feed read: asked for here
+    upstream.data["tasks"]["t8"] = task("t8", None)
+    got, report, _ = incremental(monkeypatch, LOADED, upstream, Changes(oneoff_tasks={"t8"}), "tasks")
+    assert upstream.client.asked == [("organizations/o/tasks/t8", dict(TASKS.params))]
+    assert kept(got["rows"]) == ["t8"] and got["rows"][0]["org_id"] == "o" and report.rows_read == 7 + 1
 
 
 def test_a_process_answer_is_kept_until_both_consumers_took_it():
@@ -604,6 +612,29 @@ def test_a_process_answer_is_kept_until_both_consumers_took_it():
     assert again == first and again is not first  # both took it: asked again
     assert feed.process("o", "r2", "tasks", report) is None and feed.process("o", "r2", "processes", report) is None
     assert upstream.asked() == ["runs/r1", "runs/r1", "runs/r2"] and report.requests == 3
+    assert upstream.client.asked[0] == ("organizations/o/runs/r1", workflow_incremental.PROCESS_WITH)
+
+
+def test_a_process_that_failed_is_not_asked_for_again_by_the_other_resource():
+    feed = WorkflowFeed(HookedClient(refused), ReadOptions(per_page=PER_PAGE))
+    for consumer in ("processes", "tasks"):
+        with pytest.raises(TallyfyAPIError) as failure:
+            feed.process("o", "r1", consumer, ReadReport(consumer, "o"))
+        assert failure.value.status == 403
+    assert len(feed.client.asked) == 1
+
+
+def test_changed_processes_get_their_templates_labels(monkeypatch):
+    upstream = upstream_now()
+    upstream.data["runs"]["r1"]["prerun"] = {"f1": "Ada", "f2": 4}
+    asked: List[Any] = []
+
+    def labels(template):
+        asked.append(template)
+        return {"f1": "Client"}
+    got, _, _ = incremental(monkeypatch, LOADED, upstream, Changes(processes={"r1"}), "processes", labels=labels)
+    assert asked == ["k2"]
+    assert [(a["field_id"], a["label"]) for a in got["rows"][0]["kickoff_answers"]] == [("f1", "Client"), ("f2", None)]
 
 
 def test_the_feed_read_stops_at_the_stored_id(monkeypatch):
