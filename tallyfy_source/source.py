@@ -28,6 +28,8 @@ from .rows import parse_timestamp
 from .validation import (
     check_base_url,
     check_concurrency,
+    check_max_attempts,
+    check_request_timeout,
     check_deleted_records,
     check_per_page,
     check_requests_per_minute,
@@ -248,7 +250,8 @@ def tallyfy_source(
     url = check_base_url(base_url)
     page_size = check_per_page(per_page)
     budget = RequestBudget.shared(url, check_requests_per_minute(requests_per_minute))
-    session = make_session(timeout=request_timeout, max_attempts=max_attempts, budget=budget)
+    session = make_session(timeout=check_request_timeout(request_timeout), max_attempts=check_max_attempts(max_attempts),
+                           budget=budget)
     client = make_client(url, token, session=session)
     options = ReadOptions(
         per_page=page_size,

@@ -207,3 +207,23 @@ def check_sweep_interval_hours(value: float) -> float:
             " (0: a full read every run; default 24)"
         )
     return hours
+
+
+def check_request_timeout(value: float) -> float:
+    """Seconds before a request is abandoned: a finite number above 0 (0 or less would make
+    every request fail at once, and `requests` reads None as "wait forever")."""
+    try:
+        seconds = float(value)
+    except (TypeError, ValueError):
+        seconds = math.nan
+    if not math.isfinite(seconds) or seconds <= 0:
+        raise ConfigError(f"request_timeout {value!r} must be a number of seconds above 0 (default 60)")
+    return seconds
+
+
+def check_max_attempts(value: int) -> int:
+    """Tries per request: a whole number from 1 (no retry) to 20."""
+    text = str(value).strip()
+    if not text.isdigit() or not 1 <= int(text) <= 20:
+        raise ConfigError(f"max_attempts {value!r} must be a whole number from 1 to 20 (default 6)")
+    return int(text)

@@ -644,3 +644,4 @@ def test_the_feed_read_stops_at_the_stored_id(monkeypatch):
     feed, client = feed_of(pages, {})
     changes = feed.changes("o", 4, "2026-10-30", ReadReport("p", "o"))
     assert changes.processes == {"r5", "r6"} and changes.requests == len(client.asked) == 1
+

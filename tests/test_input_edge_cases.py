@@ -70,6 +70,11 @@ CASES = {
     "sweep-interval-not-a-number": ([], {"SOURCES__TALLYFY__SWEEP_INTERVAL_HOURS": "daily"},
                                     "the configured sweep_interval_hours is not a number"),
     "max-attempts-not-a-number": ([], {"SOURCES__TALLYFY__MAX_ATTEMPTS": "many"}, "max_attempts is not a whole number"),
+    "max-attempts-zero": ([], {"SOURCES__TALLYFY__MAX_ATTEMPTS": "0"}, "max_attempts"),
+    "max-attempts-huge": ([], {"SOURCES__TALLYFY__MAX_ATTEMPTS": "1000"}, "max_attempts"),
+    "request-timeout-zero": ([], {"SOURCES__TALLYFY__REQUEST_TIMEOUT": "0"}, "request_timeout"),
+    "request-timeout-negative": ([], {"SOURCES__TALLYFY__REQUEST_TIMEOUT": "-5"}, "request_timeout"),
+    "request-timeout-infinite": ([], {"SOURCES__TALLYFY__REQUEST_TIMEOUT": "inf"}, "request_timeout"),
     "sweep-interval-negative": ([], {"SOURCES__TALLYFY__SWEEP_INTERVAL_HOURS": "-1"}, "sweep_interval_hours"),
     "sweep-interval-nan": ([], {"SOURCES__TALLYFY__SWEEP_INTERVAL_HOURS": "nan"}, "sweep_interval_hours"),
     "sweep-interval-infinite": ([], {"SOURCES__TALLYFY__SWEEP_INTERVAL_HOURS": "inf"}, "sweep_interval_hours"),
@@ -111,3 +116,27 @@ def test_plain_pipeline_and_dataset_names_are_accepted(sim, tmp_path, name):
                          tmp_path, sim.env())
     assert result.returncode == 0, result.stderr
     assert (tmp_path / "db" / "t.duckdb").exists()
+
+
+@pytest.mark.parametrize("value, ok", [(1, 1), (6, 6), ("20", 20), (0, None), (21, None), (2.5, None), (True, None),
+                                       ("", None), (None, None)])
+def test_max_attempts_is_a_whole_number_from_1_to_20(value, ok):
+    from tallyfy_source.errors import ConfigError
+    from tallyfy_source.validation import check_max_attempts
+    if ok is None:
+        with pytest.raises(ConfigError, match="max_attempts"):
+            check_max_attempts(value)
+    else:
+        assert check_max_attempts(value) == ok
+
+
+@pytest.mark.parametrize("value, ok", [(60, 60.0), ("0.5", 0.5), (0, None), (-1, None), ("inf", None),
+                                       ("nan", None), (None, None), ("soon", None)])
+def test_a_request_timeout_is_a_finite_number_of_seconds_above_0(value, ok):
+    from tallyfy_source.errors import ConfigError
+    from tallyfy_source.validation import check_request_timeout
+    if ok is None:
+        with pytest.raises(ConfigError, match="request_timeout"):
+            check_request_timeout(value)
+    else:
+        assert check_request_timeout(value) == ok
