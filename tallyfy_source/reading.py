@@ -38,7 +38,7 @@ from urllib.parse import quote
 from dlt.sources.helpers.rest_client import RESTClient
 from dlt.sources.helpers.rest_client.client import PageData
 
-from .client import check_response
+from .client import RetryableStatus, UnreadableBody, check_item_response, check_response
 from .endpoints import UPDATE_TIME_SPELLINGS, Endpoint
 from .errors import TallyfyAPIError
 from .paging import paginate_concurrently
@@ -424,7 +424,11 @@ class EndpointRead:
     def _check_one(self, key: Any) -> Tuple[str, Any, Optional[Row]]:
         path = f"organizations/{self.org_id}/{self.endpoint.path}/{quote(str(key), safe='@')}"
         self.report.requests += 1
-        response = self.client.get(path, params=dict(self.endpoint.params))
+        try:  # 429/5xx and a cut or HTML 200 are retried in the session, like a page
+            response = self.client.get(path, params=dict(self.endpoint.params),
+                                       hooks={"response": [check_item_response]})
+        except (RetryableStatus, UnreadableBody):
+            return "unknown", key, None  # still failing after every retry: the next sweep asks again
         if response.status_code == 404:
             return ("deleted" if names_a_missing_record(response, key) else "unknown"), key, None
         if response.status_code != 200:

@@ -1264,6 +1264,23 @@ def test_a_key_that_exists_after_all_is_returned_as_a_shaped_row(sim):
     assert isinstance(row["updated_at"], datetime) and isinstance(row["stats"], dict)
 
 
+@pytest.mark.parametrize("fault", [Fault("truncated", item=True), Fault("not_json", item=True),
+                                   Fault("status", status=503, item=True)])
+def test_a_cut_or_failed_answer_to_a_confirmation_is_asked_again(sim, fault):
+    there = served_order(sim)[3]
+    sim.faults = FaultPlan([fault])
+    [(outcome, key, row)] = reader(sim).check_missing([there])
+    assert (outcome, key, row["id"]) == ("exists", there, there)
+    assert [r["status"] for r in item_requests(sim)] == [fault.status, 200]
+
+
+def test_a_confirmation_that_keeps_failing_proves_nothing(sim):
+    there = served_order(sim)[3]
+    sim.faults = FaultPlan([Fault("truncated", item=True, times=None)])
+    assert list(reader(sim).check_missing([there])) == [("unknown", there, None)]
+    assert len(item_requests(sim)) == 2  # max_attempts of the test client
+
+
 def test_a_guest_key_is_asked_for_with_its_at_sign_and_a_slash_escaped(sim):
     guest = sim.org.records("guests")[0]["email"]
     read = reader(sim, GUESTS)
