@@ -36,7 +36,7 @@ event id loaded, "day": that event's day}.
 import logging
 import threading
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence, Set, Tuple
 from urllib.parse import quote
 
@@ -44,10 +44,10 @@ import dlt
 from dlt.destinations.exceptions import DestinationUndefinedEntity
 from dlt.sources.helpers.rest_client import RESTClient
 
-from .client import api_error, check_item_response, describe_failure
+from .client import api_error, check_item_response
 from .deletes import MISSING_SINCE_COLUMN, removal_rows
 from .endpoints import ACTIVITY, COMMENTS, PROCESSES, TASKS, TEMPLATES, Endpoint
-from .errors import TallyfyAPIError, stops_every_org
+from .errors import TallyfyAPIError
 from .feed import event_id, feed_pages
 from .reading import ReadOptions, ReadReport, fetch_pages, names_a_missing_record, server_time
 from .rows import parse_timestamp, shape_row
