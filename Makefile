@@ -23,7 +23,7 @@ test: setup
 bench: setup
 	$(PY) -m benchmarks.run
 
-# workflow data of a 50,000-task org and a 4x smaller one (about 10 minutes; its own section of
+# workflow data of a 50,000-task org and a 4x smaller one (about 6 minutes; its own section of
 # benchmarks/results.md, which `make bench` keeps)
 bench-workflow: setup
 	$(PY) -m benchmarks.run --workflow

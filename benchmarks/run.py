@@ -3,7 +3,7 @@
     python -m benchmarks.run                 # issue 6's defaults (20,000 members, 250 ms, 600/min)
     python -m benchmarks.run --quick         # small org, 20 ms: a smoke run in well under a minute
     python -m benchmarks.run --workflow      # workflow data of a 50,000-task org and a 4x smaller one
-                                             # (benchmarks/workflow.py; about 7 minutes)
+                                             # (benchmarks/workflow.py; about 6 minutes)
 
 The simulator runs in this process; every measured run is a child process
 (`benchmarks.scenarios`) so its peak RSS is its own. Request counters and the

@@ -232,6 +232,23 @@ def render(data: Dict[str, Any]) -> str:
                      f" {figures['small']['tasks']:,} tasks -> {full['peak_rss_mb']:.0f} MB at {figures['full']['tasks']:,}"
                      f" tasks: {org_growth:.1f}x the org, {full['peak_rss_mb'] / small['peak_rss_mb']:.2f}x the RSS"
                      f" (+{full['peak_rss_mb'] - small['peak_rss_mb']:.0f} MB).")
+        steps = {size: run.get("rss_by_step") or {} for size, run in (("small", small), ("full", full))}
+        if all(all(k in st for k in ("before", "extract", "normalize", "load")) for st in steps.values()):
+            grew = {k: steps["full"][k] - steps["small"][k] for k in ("extract", "normalize", "load")}
+            lines.append(f"Where it goes (highest RSS sampled in each step, smaller -> larger org): before the run"
+                         f" {steps['full']['before']:.0f} MB (Python, dlt and the source imported); extract"
+                         f" {steps['small']['extract']:.0f} -> {steps['full']['extract']:.0f} MB (+{grew['extract']:.0f});"
+                         f" normalize {steps['small']['normalize']:.0f} -> {steps['full']['normalize']:.0f} MB"
+                         f" (+{grew['normalize']:.0f}); load {steps['small']['load']:.0f} -> {steps['full']['load']:.0f} MB"
+                         f" (+{grew['load']:.0f}): the load step (DuckDB copying the run's files in and merging them)"
+                         f" sets the peak.")
+    if _ok(full) and rate:
+        floor = full["requests"] / (rate / 60)
+        lines.append(f"The 50,000-task full load's floor at {rate} requests/minute is {full['requests']:,} / {rate / 60:g}"
+                     f" per s = {floor:.0f} s; its extract took {full['steps']['extract']:.0f} s"
+                     f" ({full['steps']['extract'] / floor:.2f}x), while the simulator, in the harness's process on the"
+                     f" same cores, spent {full['sim_cpu']:.0f} s of CPU serving it (it filters and sorts a whole list"
+                     " for every page).")
     if _ok(full):
         n = full["requests"]
         lines.append(f"A first full load of the 50,000-task org costs {n:,} requests: at the default budget of"
