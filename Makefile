@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 
-.PHONY: setup demo test bench mutate notebooks clean
+.PHONY: setup demo test bench bench-workflow mutate notebooks clean
 
 setup: $(VENV)/.installed
 
@@ -22,6 +22,11 @@ test: setup
 
 bench: setup
 	$(PY) -m benchmarks.run
+
+# workflow data of a 50,000-task org and a 4x smaller one (about 6 minutes; its own section of
+# benchmarks/results.md, which `make bench` keeps)
+bench-workflow: setup
+	$(PY) -m benchmarks.run --workflow
 
 # mutation testing of the read decisions (reading.py, paging.py, deletes.py, feed.py, kickoff.py,
 # workflow_incremental.py) against the fast

@@ -2,12 +2,16 @@
 
     python -m benchmarks.run                 # issue 6's defaults (20,000 members, 250 ms, 600/min)
     python -m benchmarks.run --quick         # small org, 20 ms: a smoke run in well under a minute
+    python -m benchmarks.run --workflow      # workflow data of a 50,000-task org and a 4x smaller one
+                                             # (benchmarks/workflow.py; about 6 minutes)
 
 The simulator runs in this process; every measured run is a child process
 (`benchmarks.scenarios`) so its peak RSS is its own. Request counters and the
 simulator's rate-limit window are reset before each run, as if runs were
 scheduled minutes apart. Prints the markdown table and writes it (with the raw
 figures as .json beside it) to `benchmarks/results.md`, or `--out`; `--quick` writes none.
+`--workflow` writes its own section of that file (and `results-workflow.json`); each kind of
+run keeps the other's part of the file.
 """
 
 import argparse
@@ -20,11 +24,12 @@ import shutil
 import tempfile
 import time
 from dataclasses import asdict, dataclass
-from typing import Any, Callable, Dict, List, Optional
+from typing import Any, Callable, Dict, List, Optional, Sequence
 
 from tallyfy_source.endpoints import ENDPOINTS
 from tallyfy_source.simulator import Simulator, SyntheticOrg
 
+from . import workflow
 from .floor import full_load_requests, incremental_requests, pages_of, source_concurrency
 from .report import render
 
@@ -72,8 +77,10 @@ def child_env() -> Dict[str, str]:
     return env
 
 
-def measure(sim: Simulator, spec: Dict[str, Any], log: Callable[[str], None]) -> Dict[str, Any]:
-    """One run in a child process, with the simulator's view of it (requests, 429s, its CPU)."""
+def measure(sim: Simulator, spec: Dict[str, Any], log: Callable[[str], None],
+            resources: Sequence[str] = tuple(ENDPOINTS)) -> Dict[str, Any]:
+    """One run in a child process, with the simulator's view of it (requests, 429s, its CPU);
+    requests are also counted per resource (`resources`: the simulator's names) and kind."""
     os.makedirs(spec["workdir"], exist_ok=True)
     result_file = os.path.join(spec["workdir"], f"result-{spec['name']}.json")
     fresh_window(sim)
@@ -96,7 +103,8 @@ def measure(sim: Simulator, spec: Dict[str, Any], log: Callable[[str], None]) ->
         sim_cpu=time.process_time() - cpu_before,
         requests=sim.request_count(),
         status_429=sim.request_count(status=429),
-        requests_by_resource={r: sim.request_count(resource=r) for r in ENDPOINTS},
+        requests_by_resource={r: sim.request_count(resource=r) for r in resources},
+        requests_by_kind={k: sim.request_count(kind=k) for k in ("list", "item")},
     )
     log(_one_line(result))
     return result
@@ -203,6 +211,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--quick", action="store_true", help="small org and 20 ms latency: a smoke run")
     p.add_argument("--no-baselines", action="store_true", help="measure this connector only")
     p.add_argument("--no-local", action="store_true", help="skip the zero-latency local-work and memory runs")
+    p.add_argument("--workflow", action="store_true",
+                   help="the workflow benchmark instead (benchmarks/workflow.py): 50,000 tasks and a --scale smaller org")
+    p.add_argument("--workflow-scale", type=float, default=1.0, help="workflow org size (1: about 50,000 tasks)")
+    p.add_argument("--changed-processes", type=int, default=50, help="processes changed before the workflow's third run")
+    p.add_argument("--no-small", action="store_true", help="workflow: skip the smaller org")
     p.add_argument("--keep", action="store_true", help="keep the work folder (DuckDB files, child logs)")
     p.add_argument("--out", default=None,
                    help=f"markdown file to write, '-' for none (default: {RESULTS}; none with --quick)")
@@ -217,18 +230,29 @@ def main(argv: Optional[List[str]] = None) -> int:
                 setattr(args, field, value)
         if args.latency == 0.25:
             args.latency = 0.02
+    if args.quick and args.workflow and args.workflow_scale == 1.0:
+        args.workflow_scale = 0.02
     if args.out is None:
         args.out = "-" if args.quick else RESULTS
-    data = run_all(args)
+    if args.workflow:
+        data = workflow.run_workflow(args, measure, TOKEN)
+        table = workflow.render(data)
+    else:
+        data = run_all(args)
+        table = render(data)
     data["argv"] = sys.argv[1:] if argv is None else list(argv)
-    table = render(data)
     print(table)
     if args.out != "-":
+        existing = ""
+        if os.path.exists(args.out):
+            with open(args.out) as f:
+                existing = f.read()
         with open(args.out, "w") as f:
-            f.write(table)
-        with open(os.path.splitext(args.out)[0] + ".json", "w") as f:
+            f.write(workflow.merge_section(existing, table) if args.workflow else workflow.keep_section(existing, table))
+        raw = os.path.splitext(args.out)[0] + ("-workflow.json" if args.workflow else ".json")
+        with open(raw, "w") as f:
             json.dump(data, f, indent=1, default=str)
-        print(f"written to {args.out} (raw figures beside it, .json)")
+        print(f"written to {args.out} (raw figures in {raw})")
     failed = [r["name"] for r in data["runs"].values() if "error" in r]
     return 1 if failed else 0
 

@@ -14,7 +14,7 @@ confirmed deletion:
 
 import logging
 from datetime import datetime
-from typing import Any, Dict, Iterable, List
+from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence
 
 import dlt
 from dlt.destinations.exceptions import DestinationUndefinedEntity
@@ -28,8 +28,14 @@ MISSING_SINCE_COLUMN = "missing_since"
 DELETE_MODES = ("delete", "flag")
 
 
-def _loaded_rows(table: str, org_id: str, where_missing_since_null: bool) -> List[Dict[str, Any]]:
-    """Rows of one org currently in the destination (empty when the table is not there yet)."""
+BATCH = 5_000  # loaded rows fetched at a time while scanning an org's table
+
+
+def _loaded_rows(table: str, org_id: str, where_missing_since_null: bool, columns: Optional[Sequence[str]] = None,
+                 keep: Optional[Callable[[Dict[str, Any]], bool]] = None) -> List[Dict[str, Any]]:
+    """Rows of one org currently in the destination (empty when the table is not there yet):
+    only `columns` (default all), and only those `keep` accepts, fetched BATCH at a time so
+    that memory holds what is kept, not the org's whole table."""
     try:
         pipeline = dlt.current.pipeline()
         if not pipeline.default_schema_name:  # nothing was ever loaded by this pipeline
@@ -38,17 +44,56 @@ def _loaded_rows(table: str, org_id: str, where_missing_since_null: bool) -> Lis
             return []
         with pipeline.sql_client() as client:
             qualified = client.make_qualified_table_name(table)
-            columns = pipeline.default_schema.get_table_columns(table)
+            declared = pipeline.default_schema.get_table_columns(table)
             condition = f" AND {client.escape_column_name(MISSING_SINCE_COLUMN)} IS NULL" if (
-                where_missing_since_null and MISSING_SINCE_COLUMN in columns) else ""
-            query = f"SELECT * FROM {qualified} WHERE org_id = %s{condition}"
+                where_missing_since_null and MISSING_SINCE_COLUMN in declared) else ""
+            selected = ", ".join(client.escape_column_name(c) for c in columns) if columns else "*"
+            query = f"SELECT {selected} FROM {qualified} WHERE org_id = %s{condition}"
+            out: List[Dict[str, Any]] = []
             with client.execute_query(query, org_id) as cursor:
                 names = [c[0] for c in cursor.description]
-                return [dict(zip(names, row)) for row in cursor.fetchall()]
+                while True:
+                    batch = cursor.fetchmany(BATCH)
+                    if not batch:
+                        break
+                    rows = (dict(zip(names, values)) for values in batch)
+                    out.extend(rows if keep is None else (row for row in rows if keep(row)))
+            return out
     except DestinationUndefinedEntity:  # dlt's typed "no such table/dataset": nothing loaded yet
         return []
     except Exception as error:  # nothing to compare with means nothing deleted: safe, but say so
         logger.warning("could not read loaded keys of %s for org %s: %s", table, org_id, error)
+        return []
+
+
+def loaded_where(table: str, org_id: str, column: str, values: Sequence[Any], mode: str) -> List[Dict[str, Any]]:
+    """The org's loaded rows of `table` whose `column` is one of `values` (flag mode: not
+    flagged yet), asked 500 values at a time; empty when the table or column is not there yet."""
+    values = list(values)
+    if not values:
+        return []
+    try:
+        pipeline = dlt.current.pipeline()
+        if not pipeline.default_schema_name or table not in pipeline.default_schema.tables:
+            return []
+        columns = pipeline.default_schema.get_table_columns(table)
+        if column not in columns:
+            return []
+        out: List[Dict[str, Any]] = []
+        with pipeline.sql_client() as client:
+            qualified = client.make_qualified_table_name(table)
+            flagged = f" AND {client.escape_column_name(MISSING_SINCE_COLUMN)} IS NULL" if (
+                mode == "flag" and MISSING_SINCE_COLUMN in columns) else ""
+            for start in range(0, len(values), 500):
+                chunk = values[start:start + 500]
+                marks = ", ".join(["%s"] * len(chunk))
+                query = (f"SELECT * FROM {qualified} WHERE org_id = %s"
+                         f" AND {client.escape_column_name(column)} IN ({marks}){flagged}")
+                with client.execute_query(query, org_id, *chunk) as cursor:
+                    names = [c[0] for c in cursor.description]
+                    out.extend(dict(zip(names, row)) for row in cursor.fetchall())
+        return out
+    except DestinationUndefinedEntity:
         return []
 
 
@@ -82,16 +127,39 @@ def _child_lists(table: str, parent_ids: List[str]) -> Dict[str, Dict[str, List[
     return out
 
 
-def absent(loaded: List[Dict[str, Any]], seen_keys: Iterable[Any], key: str) -> List[Dict[str, Any]]:
-    """Loaded rows whose key the sweep did not see, compared as text: the table holds typed
+def unseen(seen_keys: Iterable[Any], key: str) -> Callable[[Dict[str, Any]], bool]:
+    """Is a loaded row's key missing from `seen_keys`? Compared as text: the table holds typed
     ids, and an API that sends "123" for 123 must not make every record look deleted."""
     seen = {str(k) for k in seen_keys}
-    return [row for row in loaded if str(row.get(key)) not in seen]
+    return lambda row: str(row.get(key)) not in seen
 
 
-def loaded_rows(endpoint: Endpoint, org_id: str, mode: str) -> List[Dict[str, Any]]:
-    """The org's rows a sweep compares with (in "flag" mode, those not flagged yet)."""
-    return _loaded_rows(endpoint.resource, org_id, where_missing_since_null=(mode == "flag"))
+def absent(loaded: Iterable[Dict[str, Any]], seen_keys: Iterable[Any], key: str) -> List[Dict[str, Any]]:
+    """Loaded rows whose key the sweep did not see (see `unseen`)."""
+    keep = unseen(seen_keys, key)
+    return [row for row in loaded if keep(row)]
+
+
+def loaded_rows(endpoint: Endpoint, org_id: str, mode: str, columns: Optional[Sequence[str]] = None,
+                keep: Optional[Callable[[Dict[str, Any]], bool]] = None) -> List[Dict[str, Any]]:
+    """The org's rows a sweep compares with (in "flag" mode, those not flagged yet): `columns`
+    only, those `keep` accepts (see `_loaded_rows`)."""
+    return _loaded_rows(endpoint.resource, org_id, mode == "flag", columns, keep)
+
+
+def absent_keys(endpoint: Endpoint, org_id: str, mode: str, seen_keys: Iterable[Any]) -> List[Any]:
+    """The loaded keys (as typed in the table) a sweep did not see: only the key column is
+    read, and only the absent keys are kept."""
+    key = endpoint.key
+    return [row[key] for row in loaded_rows(endpoint, org_id, mode, [key], unseen(seen_keys, key))]
+
+
+def last_loaded(endpoint: Endpoint, org_id: str, rows: List[Dict[str, Any]], mode: str) -> List[Dict[str, Any]]:
+    """What `removal_rows` needs of rows read with their key only: the key is enough for a
+    tombstone; "flag" re-emits the last loaded row, read again (whole) for those keys alone."""
+    if mode != "flag" or not rows:
+        return rows
+    return loaded_where(endpoint.resource, org_id, endpoint.key, [row[endpoint.key] for row in rows], mode)
 
 
 def removal_rows(endpoint: Endpoint, org_id: str, gone: List[Dict[str, Any]], mode: str, now: datetime) -> List[Dict[str, Any]]:

@@ -19,7 +19,7 @@ from .arrow_rows import rows_to_arrow
 from .budget import RequestBudget
 from .client import RetryableStatus, UnreadableBody, describe_failure, make_client, make_session
 from .columns import COLUMNS, GROUP_GUEST_COLUMNS, GROUP_MEMBER_COLUMNS, WORKFLOW_CHILD_COLUMNS
-from .deletes import DELETED_COLUMN, MISSING_SINCE_COLUMN, absent, loaded_rows, removal_rows
+from .deletes import DELETED_COLUMN, MISSING_SINCE_COLUMN, absent_keys, last_loaded, removal_rows
 from .endpoints import (ACTIVITY, DEFAULT_BASE_URL, ENDPOINTS, MAX_PER_PAGE, WORKFLOW_ENDPOINTS, Endpoint,
                         dlt_resource_names)
 from .errors import PaginationError, TallyfyAPIError, stops_every_org
@@ -141,19 +141,20 @@ def confirm_missing(read: EndpointRead, now: datetime, seen: Optional[Iterable[A
     the next run); `read.report` counts all three."""
     mode = read.options.deleted_records
     table = table or read.endpoint
-    suspects = absent(loaded_rows(table, read.org_id, mode), read.seen if seen is None else seen, table.key)
-    by_key = {str(row[table.key]): row for row in suspects}
+    # only the key column is read, and only the absent keys kept: memory holds the suspects
+    suspects = absent_keys(table, read.org_id, mode, read.seen if seen is None else seen)
+    by_key = {str(key): key for key in suspects}
     gone, found = [], []
     for outcome, key, row in read.check_missing(list(by_key)):
         if outcome == "deleted":
-            gone.append(by_key[key])
+            gone.append({table.key: by_key[key]})
         elif outcome == "exists":
             found.append(row)
         else:
             read.report.unconfirmed += 1
     read.report.missing = len(gone)
     read.report.found_on_recheck = len(found)
-    return found, removal_rows(table, read.org_id, gone, mode, now)
+    return found, removal_rows(table, read.org_id, last_loaded(table, read.org_id, gone, mode), mode, now)
 
 
 def merged_resource(rows: Callable[..., Iterator[Any]], endpoint: Endpoint, *args: Any,

@@ -25,6 +25,7 @@ import json
 import logging
 from dataclasses import replace
 from datetime import date, datetime, timedelta, timezone
+from itertools import chain
 from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence, Set, Tuple
 
 import dlt
@@ -32,7 +33,7 @@ from dlt.sources.helpers.rest_client import RESTClient
 
 from .client import describe_failure
 from .columns import COLUMNS, WORKFLOW_CHILD_COLUMNS
-from .deletes import loaded_rows, removal_rows
+from .deletes import last_loaded, loaded_rows, removal_rows
 from .endpoints import ACTIVITY, COMMENTS, COMMENTS_TABLE, Endpoint
 from .errors import ConfigError, stops_every_org
 from .kickoff import KickoffLabels
@@ -254,7 +255,7 @@ class WorkflowRead:
         from .source import confirm_missing
 
         first, second = self.walks
-        found, removals = confirm_missing(first, now, seen=set(first.seen) | set(second.seen))
+        found, removals = confirm_missing(first, now, seen=chain(first.seen, second.seen))
         if found:
             yield from self.shape(found)
         if removals:
@@ -266,10 +267,16 @@ class WorkflowRead:
         confirmed deleted."""
         mode = self.options.deleted_records
         gone_tasks = set(self.gone_tasks)
-        gone = [c for c in loaded_rows(COMMENTS, self.org_id, mode) if str(c.get("task_id")) in gone_tasks or (
-            str(c.get("task_id")) in self.read_tasks and str(c["id"]) not in self.seen_comments)]
+
+        def goes(c: Row) -> bool:
+            task = str(c.get("task_id"))
+            return task in gone_tasks or (task in self.read_tasks and str(c["id"]) not in self.seen_comments)
+
+        # (id, task_id) of the org's loaded comments, streamed; only those that go are kept
+        gone = loaded_rows(COMMENTS, self.org_id, mode, ["id", "task_id"], goes)
         if gone:
-            yield comments_hints(removal_rows(COMMENTS, self.org_id, gone, mode, now))
+            yield comments_hints(removal_rows(COMMENTS, self.org_id, last_loaded(COMMENTS, self.org_id, gone, mode),
+                                              mode, now))
 
 
 def kickoff_labels(client: RESTClient, endpoint: Endpoint, org_id: str, kept: Row, report: ReadReport,

@@ -37,15 +37,14 @@ import logging
 import threading
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence, Set, Tuple
+from typing import Any, Callable, Dict, Iterator, List, Optional, Set, Tuple
 from urllib.parse import quote
 
 import dlt
-from dlt.destinations.exceptions import DestinationUndefinedEntity
 from dlt.sources.helpers.rest_client import RESTClient
 
 from .client import api_error, check_item_response
-from .deletes import MISSING_SINCE_COLUMN, removal_rows
+from .deletes import loaded_where, removal_rows
 from .endpoints import ACTIVITY, COMMENTS, PROCESSES, TASKS, TEMPLATES, Endpoint
 from .errors import TallyfyAPIError
 from .feed import event_id, feed_pages
@@ -74,38 +73,6 @@ class Changes:
     newest_day: Optional[str] = None
     requests: int = 0
     events: int = 0
-
-
-# ------------------------------------------------------------------ the destination
-def loaded_where(table: str, org_id: str, column: str, values: Sequence[Any], mode: str) -> List[Row]:
-    """The org's loaded rows of `table` whose `column` is one of `values` (flag mode: not
-    flagged yet); empty when the table or column is not there yet."""
-    values = [str(v) for v in values]
-    if not values:
-        return []
-    try:
-        pipeline = dlt.current.pipeline()
-        if not pipeline.default_schema_name or table not in pipeline.default_schema.tables:
-            return []
-        columns = pipeline.default_schema.get_table_columns(table)
-        if column not in columns:
-            return []
-        out: List[Row] = []
-        with pipeline.sql_client() as client:
-            qualified = client.make_qualified_table_name(table)
-            flagged = f" AND {client.escape_column_name(MISSING_SINCE_COLUMN)} IS NULL" if (
-                mode == "flag" and MISSING_SINCE_COLUMN in columns) else ""
-            for start in range(0, len(values), 500):
-                chunk = values[start:start + 500]
-                marks = ", ".join(["%s"] * len(chunk))
-                query = (f"SELECT * FROM {qualified} WHERE org_id = %s"
-                         f" AND {client.escape_column_name(column)} IN ({marks}){flagged}")
-                with client.execute_query(query, org_id, *chunk) as cursor:
-                    names = [c[0] for c in cursor.description]
-                    out.extend(dict(zip(names, row)) for row in cursor.fetchall())
-        return out
-    except DestinationUndefinedEntity:
-        return []
 
 
 # ------------------------------------------------------------------ the shared feed

@@ -6,7 +6,8 @@ small org at zero latency with no rate limit; timings are not asserted.
 
 from benchmarks.floor import incremental_requests, pages_of, wall_floor
 from benchmarks.report import render
-from benchmarks.run import build_parser, run_all
+from benchmarks import workflow
+from benchmarks.run import TOKEN, build_parser, measure, run_all
 
 SMALL = ["--members", "1000", "--groups", "150", "--memberships", "1500", "--tags", "250", "--guests", "120"]
 
@@ -56,3 +57,49 @@ def test_wall_floor_is_the_binding_bound():
     assert wall_floor(320, 0.25, 600, None) == 32.0  # rate limit only
     assert wall_floor(320, 0.25, 600, 8) == 32.0  # rate binds: 10 s of round trips at 8 in flight
     assert wall_floor(320, 0.25, None, 2) == 40.0  # no limit: round trips bind
+
+
+def test_workflow_request_counts_of_full_noop_changed_and_sweep_runs():
+    """`--workflow` on a small org (about 500 tasks), every table loaded: a full load costs each
+    list's pages under both `archived` walks, the directory's pages, the feed's pages and its first
+    page once more (the cursor); between sweeps, one feed read serves the three workflow resources
+    and a changed process costs one GET; a sweep costs the full load's list pages again."""
+    from benchmarks.workflow import WorkflowSizes, make_workflow_org
+    from tests.expected import full_read_requests
+
+    args = build_parser().parse_args(["--workflow", "--workflow-scale", "0.01", "--no-small", "--changed-processes", "5",
+                                      "--latency", "0", "--rate", "0", "--out", "-"])
+    data = workflow.run_workflow(args, measure, TOKEN, log=lambda line: None)
+    runs = data["runs"]
+    assert {name: run.get("error") for name, run in runs.items()} == dict.fromkeys(runs)
+    assert list(runs) == ["full_full", "full_noop", "full_changed", "full_sweep"]
+
+    org = make_workflow_org(WorkflowSizes().scaled(0.01), 1)  # the same org again (seeded)
+    pages = lambda n: max(1, -(-n // 100))  # noqa: E731
+    walks = {r: pages(len(org.served(r, query={}))) + pages(len(org.served(r, query={"archived": "only"})))
+             for r in ("checklists", "runs", "tasks")}
+    directory = {r: full_read_requests(r, getattr(org, r)) for r in ("members", "groups", "tags", "guests")}
+    feed = pages(len(org.served("activity", query={"created_after": "2025-01-01"}))) + 1
+    assert walks == {"checklists": 2, "runs": 2, "tasks": 7} and feed == 9  # 508 tasks, 724 events
+    full = runs["full_full"]
+    assert full["requests_by_resource"] == {**directory, **walks, "activity": feed} == data["expected"]["full"]
+    assert full["requests_by_kind"]["item"] == 0 and full["requests"] == 24
+    assert full["rows"]["tasks"] == org.count("tasks") and full["rows"]["comments"] == data["figures"]["full"]["comments"]
+
+    # no change, between sweeps: members one newest-first page (its only one: no probe), groups,
+    # tags, guests one page each; no workflow list read; activity: the shared feed read (its first
+    # page holds nothing newer) and the activity resource's one page of its newest day
+    noop = runs["full_noop"]["requests_by_resource"]
+    assert noop == {"members": 1, "groups": 1, "tags": 1, "guests": 1, "checklists": 0, "runs": 0, "tasks": 0,
+                    "activity": 2}
+    # 5 processes changed: one GET each (`runs/{id}?with=tasks,...`), shared by processes and tasks
+    changed = runs["full_changed"]
+    assert data["changed"] == {"full": 5}
+    assert changed["requests_by_resource"] == {**noop, "runs": 5}
+    assert changed["requests_by_kind"]["item"] == 5
+    # the next sweep: every list page again, nothing to confirm; the feed's first page for the cursor
+    # and the activity resource's newest day
+    sweep = runs["full_sweep"]
+    assert sweep["requests_by_resource"] == {**directory, **walks, "activity": 2}
+    assert sweep["requests_by_kind"]["item"] == 0
+    assert all(run["status_429"] == 0 for run in runs.values())

@@ -67,9 +67,14 @@ def test_flag_mode_keeps_missing_records_with_the_time_they_were_found_missing(s
     loader.run(deleted_records="flag")
     group = pick_group_with_children(org)
     tag = records(org.tags)[0]["id"]
+    member = records(org.members)[7]
     org.delete_group(group["id"])
     org.delete_tag(tag)
+    org.delete_member(member["id"])
     loader.run(deleted_records="flag", sweep=True)
+    # a typed (BIGINT) key: the sweep reads loaded keys alone, then the flagged row whole
+    assert loader.rows(f"SELECT email, missing_since IS NOT NULL FROM tallyfy.members WHERE id = {member['id']}") == [
+        (member["email"], True)]
     flagged = loader.rows(
         "SELECT id, missing_since IS NOT NULL FROM tallyfy.groups WHERE missing_since IS NOT NULL")
     assert flagged == [(group["id"], True)]

@@ -12,7 +12,7 @@ Mutation testing (`make mutate`, mutmut 3.8.1, config in pyproject.toml): 962 mu
 tests/test_paging.py and tests/test_rows.py alone 48 killed, 22 survived, 892 reached by no test;
 with this file 868 killed, 0 timeouts, 0 suspicious, 56 reached by no fast test (`deletes._loaded_rows`
 and `deletes._child_lists` read the destination's tables: they need a dlt pipeline and are covered
-by tests/test_deletes.py), and the 38 survivors below, each equivalent: no input can tell it from the
+by tests/test_deletes.py; so does `deletes.loaded_where`, moved there later, after these counts), and the 38 survivors below, each equivalent: no input can tell it from the
 original. Log calls are not mutated (pyproject `do_not_mutate_patterns`); the conditions that only
 decide whether to log are, and are killed by the caplog tests.
 
@@ -61,7 +61,8 @@ from requests import Request
 
 from tallyfy_source import deletes, reading
 from tallyfy_source.client import make_client, make_session
-from tallyfy_source.deletes import DELETED_COLUMN, MISSING_SINCE_COLUMN, absent, loaded_rows, removal_rows
+from tallyfy_source.deletes import (DELETED_COLUMN, MISSING_SINCE_COLUMN, absent, absent_keys, last_loaded, loaded_rows,
+                                    removal_rows)
 from tallyfy_source.endpoints import GROUPS, GUESTS, MEMBERS, TAGS, Endpoint
 from tallyfy_source.errors import PaginationError, TallyfyAPIError
 from tallyfy_source.paging import (
@@ -1395,14 +1396,32 @@ def test_a_flagged_group_gets_its_child_lists_back(monkeypatch):
 
 def test_flag_mode_compares_only_rows_not_flagged_yet(monkeypatch):
     asked = []
-    def loaded(table, org, where_missing_since_null):
-        asked.append((table, org, where_missing_since_null))
-        return []
+    def loaded(table, org, where_missing_since_null, columns=None, keep=None):
+        asked.append((table, org, where_missing_since_null, columns))
+        return [row for row in ({"id": 1}, {"id": 2}) if keep is None or keep(row)]
 
     monkeypatch.setattr(deletes, "_loaded_rows", loaded)
-    assert loaded_rows(GROUPS, "o", "flag") == []
-    assert loaded_rows(TAGS, "p", "delete") == []
-    assert asked == [("groups", "o", True), ("tags", "p", False)]
+    assert loaded_rows(GROUPS, "o", "flag") == [{"id": 1}, {"id": 2}]
+    assert loaded_rows(TAGS, "p", "delete") == [{"id": 1}, {"id": 2}]
+    # a sweep reads the key column alone and keeps the keys it did not see, as typed
+    assert absent_keys(MEMBERS, "q", "flag", ["2"]) == [1]
+    assert asked == [("groups", "o", True, None), ("tags", "p", False, None), ("members", "q", True, ["id"])]
+
+
+def test_a_tombstone_needs_the_key_alone_and_a_flag_the_whole_last_row(monkeypatch):
+    asked = []
+    def where(table, org, column, values, mode):
+        asked.append((table, org, column, values, mode))
+        return [{"org_id": org, "id": v, "name": "N", "_dlt_id": f"x{v}"} for v in values]
+
+    monkeypatch.setattr(deletes, "loaded_where", where)
+    keys = [{"id": 7}, {"id": 9}]
+    assert last_loaded(MEMBERS, "o", keys, "delete") is keys
+    assert last_loaded(MEMBERS, "o", [], "flag") == []
+    assert asked == []
+    assert last_loaded(MEMBERS, "o", keys, "flag") == [{"org_id": "o", "id": 7, "name": "N", "_dlt_id": "x7"},
+                                                        {"org_id": "o", "id": 9, "name": "N", "_dlt_id": "x9"}]
+    assert asked == [("members", "o", "id", [7, 9], "flag")]
 
 
 # ================================================================== killing mutmut's first survivors

@@ -317,6 +317,24 @@ def test_flag_mode_keeps_deleted_records_with_their_child_rows(sim, duckdb_loade
     assert after == before and before[0][0] > 0
 
 
+def test_a_sweep_in_flag_mode_flags_a_deleted_processs_tasks_and_comments_whole(sim, loader):
+    org = sim.org
+    run = next(r for r in org.values("runs") if any(org.threads.get(t["id"]) for t in org._tasks_of(r["id"])))
+    tasks = [t["id"] for t in org._tasks_of(run["id"])]
+    comments = {c["id"]: c["content"] for t in tasks for c in org.threads.get(t, ())}
+    loader.run(resources=WORKFLOW, activity_start_date=START, deleted_records="flag")
+    org.delete_process(run["id"])
+    loader.run(resources=WORKFLOW, deleted_records="flag", sweep_interval_hours=0)  # the sweep path
+    ids = ", ".join(f"'{t}'" for t in tasks)
+    assert loader.rows(f"SELECT count(*) FROM tallyfy.tasks WHERE id IN ({ids}) AND missing_since IS NOT NULL"
+                       " AND title IS NOT NULL") == [(len(tasks),)]
+    flagged = loader.rows(f"SELECT id, content FROM tallyfy.comments WHERE task_id IN ({ids})"
+                          " AND missing_since IS NOT NULL")
+    assert dict(flagged) == comments and comments
+    live = loader.rows("SELECT count(*) FROM tallyfy.tasks WHERE missing_since IS NULL")
+    assert live == [(org.count("tasks"),)]
+
+
 def test_a_change_between_two_pages_never_deletes_a_live_record(sim, duckdb_loader):
     """Archiving a process while its tasks' walk reads moves them from the first walk (not
     archived) to the second: pages shift, a record is missing from both walks; the
