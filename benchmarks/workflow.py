@@ -69,7 +69,9 @@ def org_figures(org: SyntheticOrg) -> Dict[str, int]:
         out.update(templates=org.count("checklists"), processes=org.count("runs"), tasks=org.count("tasks"),
                    oneoff_tasks=sum(1 for t in org.values("tasks") if not t["run_id"]),
                    comments=sum(len(c) for c in org.threads.values()), activity=org.count("activity"),
-                   memberships=org.memberships())
+                   memberships=org.memberships(),
+                   # templates whose kick-off labels a full read asks for (one checklists/{id} each)
+                   labelled_templates=len({r["checklist_id"] for r in org.values("runs") if r["prerun"]}))
         for resource in WORKFLOW_LISTS:
             archived = sum(1 for r in org.values(resource) if r["archived_at"])
             out[f"{resource}_archived"] = archived
@@ -81,12 +83,14 @@ def full_load_expected(figures: Dict[str, int], per_page: int = 100) -> Dict[str
     """Requests of a first full load of every table, per resource (the simulator's names): the
     directory as `make bench` counts it; each workflow list's two walks page by page; the feed's
     pages from the start day, plus its first page once more for the newest event id (the cursor
-    the workflow resources keep between sweeps). Nothing is loaded yet: no confirmations."""
+    the workflow resources keep between sweeps); one `checklists/{id}` per template with kick-off
+    answers (their labels). Nothing is loaded yet: no confirmations."""
     pages = lambda n: max(1, math.ceil(n / per_page))  # noqa: E731
     directory = pages_of({r: figures[r] for r in ENDPOINTS}, per_page)
     out = {r: full_load_requests({r: n}) for r, n in directory.items()}
     for resource in WORKFLOW_LISTS:
         out[resource] = pages(figures[f"{resource}_plain"]) + pages(figures[f"{resource}_archived"])
+    out["checklists"] += figures["labelled_templates"]
     out["activity"] = pages(figures["activity"]) + 1
     return out
 

@@ -81,14 +81,17 @@ def test_workflow_request_counts_of_full_noop_changed_and_sweep_runs():
     directory = {r: full_read_requests(r, getattr(org, r)) for r in ("members", "groups", "tags", "guests")}
     feed = pages(len(org.served("activity", query={"created_after": "2025-01-01"}))) + 1
     assert walks == {"checklists": 2, "runs": 2, "tasks": 7} and feed == 9  # 508 tasks, 724 events
+    labelled = len({r["checklist_id"] for r in org.values("runs") if r["prerun"]})  # kick-off labels
+    assert labelled == 2
     full = runs["full_full"]
-    assert full["requests_by_resource"] == {**directory, **walks, "activity": feed} == data["expected"]["full"]
-    assert full["requests_by_kind"]["item"] == 0 and full["requests"] == 24
+    assert full["requests_by_resource"] == {**directory, **walks, "checklists": 2 + labelled,
+                                            "activity": feed} == data["expected"]["full"]
+    assert full["requests_by_kind"]["item"] == labelled and full["requests"] == 24 + labelled
     assert full["rows"]["tasks"] == org.count("tasks") and full["rows"]["comments"] == data["figures"]["full"]["comments"]
 
     # no change, between sweeps: members one newest-first page (its only one: no probe), groups,
-    # tags, guests one page each; no workflow list read; activity: the shared feed read (its first
-    # page holds nothing newer) and the activity resource's one page of its newest day
+    # tags, guests one page each; no workflow list read; activity: the shared feed read and the
+    # activity resource's read, one page each (each stops at the newest id loaded)
     noop = runs["full_noop"]["requests_by_resource"]
     assert noop == {"members": 1, "groups": 1, "tags": 1, "guests": 1, "checklists": 0, "runs": 0, "tasks": 0,
                     "activity": 2}
@@ -97,9 +100,9 @@ def test_workflow_request_counts_of_full_noop_changed_and_sweep_runs():
     assert data["changed"] == {"full": 5}
     assert changed["requests_by_resource"] == {**noop, "runs": 5}
     assert changed["requests_by_kind"]["item"] == 5
-    # the next sweep: every list page again, nothing to confirm; the feed's first page for the cursor
-    # and the activity resource's newest day
+    # the next sweep: every list page again and the labels again, nothing to confirm; the feed's
+    # first page for the cursor and the activity resource's sweep from the day before the last one
     sweep = runs["full_sweep"]
-    assert sweep["requests_by_resource"] == {**directory, **walks, "activity": 2}
-    assert sweep["requests_by_kind"]["item"] == 0
+    assert sweep["requests_by_resource"] == {**directory, **walks, "checklists": 2 + labelled, "activity": 2}
+    assert sweep["requests_by_kind"]["item"] == labelled
     assert all(run["status_429"] == 0 for run in runs.values())
