@@ -11,9 +11,11 @@ import statistics
 from datetime import datetime, timedelta, timezone
 from typing import Any, Callable, Dict, List
 
+import dlt
 import pytest
 
-from pipelines.views import VIEWS, WORKFLOW_VIEWS, create_views
+from pipelines.tallyfy_pipeline import main
+from pipelines.views import STUB_COLUMNS, VIEWS, WORKFLOW_VIEWS, create_views
 from tallyfy_source.simulator import Simulator, SyntheticOrg
 from tests.conftest import TOKEN, Loader
 from tests.test_workflow import _ts, _unwrap, both_walks
@@ -322,5 +324,18 @@ def test_the_workflow_views_are_part_of_every_load():
     assert [v.name for v in WORKFLOW_VIEWS] == WF_VIEWS
     for view in WORKFLOW_VIEWS:
         for table in view.optional:  # a missing optional table stands in empty: its stub exists
-            from pipelines.views import STUB_COLUMNS
             assert table in STUB_COLUMNS, (view.name, table)
+
+
+def test_tallyfy_load_lists_and_creates_the_workflow_views(orgs, tmp_path, capsys):
+    """Through the command (DuckDB), as an analyst gets them: the views line names all eight."""
+    db_path = tmp_path / "command.duckdb"
+    with Simulator(orgs=orgs, token=TOKEN) as server:
+        argv = [arg for org_id in server.org_ids for arg in ("--org", org_id)] + [
+            "--base-url", server.base_url, "--access-token", TOKEN, "--requests-per-minute", "100000",
+            "--resources", ",".join(LOADED), "--duckdb-file", str(db_path),
+            "--pipelines-dir", str(tmp_path / "command_pipelines")]
+        assert main(argv) == 0, capsys.readouterr().err
+        assert f"views: {', '.join(DIRECTORY_VIEWS + WF_VIEWS)}" in capsys.readouterr().out.splitlines()
+        loader = Loader(server, tmp_path, dlt.destinations.duckdb(credentials=str(db_path)))
+        assert_workflow_views(loader, orgs)
