@@ -245,11 +245,14 @@ def _seconds_between(later: str, earlier: str) -> str:
 
 _NOW_EPOCH = "CAST(EXTRACT(EPOCH FROM CURRENT_TIMESTAMP) AS DOUBLE PRECISION)"
 
-#: one row per task with the flags every workflow view counts by (a CTE body)
+#: one row per task with the flags every workflow view counts by (a CTE body; named columns, not
+#: `t.*`: a field the API adds later must not collide with a derived column)
 _TASK_FACTS = f"""
 task_facts AS (
     SELECT
-        t.*,
+        t.org_id, t.id, t._dlt_id, t.title, t.task_type, t.status, t.is_oneoff_task, t.run_id, t.checklist_id,
+        t.step_id, t.position, t.created_at, t.started_at, t.deadline, t.completed_at, t.completer_id,
+        t.archived_at,
         CASE WHEN t.status = 'completed' THEN TRUE ELSE FALSE END AS is_completed,
         CASE WHEN COALESCE(t.status, '') NOT IN ('completed', 'auto-skipped') AND t.archived_at IS NULL
              THEN TRUE ELSE FALSE END AS is_open,
@@ -358,7 +361,8 @@ process_tasks AS (
     GROUP BY tf.org_id, tf.run_id
 ), processes_started AS (
     SELECT
-        p.*,
+        p.org_id, p.id, p.name, p.template_id, p.checklist_id, p.checklist_title, p.status, p.archived_at,
+        p.completed_at, p.due_date,
         COALESCE(p.started_at, p.created_at) AS started,
         CASE WHEN p.status = 'complete' THEN TRUE ELSE FALSE END AS is_completed
     FROM {{processes}} p

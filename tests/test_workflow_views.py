@@ -8,7 +8,7 @@ the two would otherwise make the test flaky).
 """
 
 import statistics
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 from typing import Any, Callable, Dict, List
 
 import dlt
