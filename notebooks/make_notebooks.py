@@ -339,7 +339,185 @@ plt.show()
 pd.crosstab(members["role"].fillna("unknown"), members["status"].fillna("unknown"), margins=True, margins_name="total")"""),
 ]
 
-NOTEBOOKS = {"tag_usage.ipynb": TAG_USAGE, "groups_and_members.ipynb": GROUPS_AND_MEMBERS}
+PROCESS_AND_TASK_PERFORMANCE: List[Cell] = [
+    ("md", """\
+# Process and task performance
+
+How work flows through the org: on-time completion (by template and week by week), cycle time
+per template, who carries overdue work, monthly throughput, and templates nobody launches any
+more. It reads the `task_performance`, `process_cycle_times`, `template_usage` and
+`member_workload` views that `tallyfy-load` creates after every load (definitions in the README's
+"For analysts" section: a task is on time when completed at or before its deadline; overdue when
+open, not archived and past its deadline *now*).
+
+Run it top to bottom. Set `TALLYFY_DUCKDB` to a DuckDB file loaded from your org; without one the
+demo org is loaded first. The demo's history ends on its simulated clock (2026-11-01), while
+"overdue" and "last 30 days" compare with the real clock, so on the demo they grow with time."""),
+    ("code", setup_cell(["task_performance", "process_cycle_times", "template_usage", "member_workload"])),
+    ("code", """\
+tasks = sql("SELECT * FROM {dataset}.task_performance")
+processes = sql("SELECT * FROM {dataset}.process_cycle_times")
+templates = sql("SELECT * FROM {dataset}.template_usage")
+workload = sql("SELECT * FROM {dataset}.member_workload")
+for frame, columns in ((tasks, ["created_at", "started_at", "deadline", "completed_at", "archived_at"]),
+                       (processes, ["started_at", "completed_at", "due_date"]),
+                       (templates, ["created_at", "last_launched_at"])):
+    for column in columns:
+        frame[column] = pd.to_datetime(frame[column], utc=True)
+NOW = pd.Timestamp.now(tz="UTC")
+tasks["template"] = tasks["template_title"].fillna("(one-off tasks)")
+done = tasks[tasks["is_completed"] & tasks["completed_at"].notna()].copy()
+judged = done[done["completed_on_time"].notna()].copy()  # completed tasks that had a deadline
+judged["on_time"] = judged["completed_on_time"].astype(bool)
+print(f"{len(tasks)} tasks, {len(processes)} processes, {len(templates)} templates and {len(workload)} members "
+      f"in {workload['org_id'].nunique()} org(s)")
+newest = pd.concat([tasks["completed_at"], tasks["created_at"]]).max()
+print(f"newest task activity: {newest}; now: {NOW:%Y-%m-%d %H:%M} UTC")
+rate = judged["on_time"].mean() if len(judged) else float("nan")
+print(f"on-time completion rate: {rate:.0%} of {len(judged)} completed tasks with a deadline; "
+      f"{int(tasks['is_overdue'].sum())} of {int(tasks['is_open'].sum())} open tasks are overdue")"""),
+    ("md", """\
+## On-time completion rate by template
+
+Share of completed tasks (with a deadline) finished at or before it, per template; the dashed line
+is the org's overall rate."""),
+    ("code", """\
+by_template = (judged.groupby("template")
+               .agg(completed=("task_id", "count"), on_time_rate=("on_time", "mean"))
+               .sort_values("on_time_rate"))
+fig, ax = plt.subplots(figsize=(9, max(3, 0.4 * len(by_template))))
+ax.barh(range(len(by_template)), by_template["on_time_rate"], color="#3fb65b")
+ax.set_yticks(range(len(by_template)), by_template.index)
+for y, (r, n) in enumerate(zip(by_template["on_time_rate"], by_template["completed"])):
+    ax.annotate(f" {r:.0%} of {n}", (r, y), va="center", fontsize="small")
+ax.axvline(rate, color="#444444", linestyle="--", label=f"overall {rate:.0%}")
+ax.set_xlim(0, 1.2)
+ax.xaxis.set_major_formatter(plt.FuncFormatter(lambda v, _: f"{v:.0%}"))
+ax.set_title("On-time completion rate by template")
+ax.legend(loc="lower right")
+plt.show()
+by_template.iloc[::-1]"""),
+    ("md", """\
+## Weekly trend
+
+Tasks completed each week (bars) and the share of them completed on time (line), over the last
+26 weeks with completions."""),
+    ("code", """\
+week = judged["completed_at"].dt.tz_convert(None).dt.to_period("W").dt.start_time
+weekly = judged.groupby(week).agg(completed=("task_id", "count"), on_time_rate=("on_time", "mean")).tail(26)
+fig, ax = plt.subplots()
+ax.bar(weekly.index, weekly["completed"], width=5, color="#c8d8ee", label="completed (with a deadline)")
+ax.set_ylabel("tasks completed")
+ax.yaxis.set_major_locator(MaxNLocator(integer=True))
+trend = ax.twinx()
+trend.plot(weekly.index, weekly["on_time_rate"], marker="o", color="#3fb65b", label="on-time rate")
+trend.set_ylim(0, 1.05)
+trend.yaxis.set_major_formatter(plt.FuncFormatter(lambda v, _: f"{v:.0%}"))
+ax.set_title("Weekly completions and on-time rate")
+fig.legend(loc="upper left", bbox_to_anchor=(0.13, 0.87), fontsize="small")
+fig.autofmt_xdate()
+plt.show()
+weekly.tail(8)"""),
+    ("md", """\
+## Cycle time per template
+
+Days from launch to the last task completed, for every completed process (dots), with each
+template's median (bar)."""),
+    ("code", """\
+finished = processes[processes["is_completed"] & processes["cycle_time_days"].notna()]
+medians = finished.groupby("template_title")["cycle_time_days"].median().sort_values()
+fig, ax = plt.subplots(figsize=(9, max(3, 0.4 * len(medians))))
+ax.barh(range(len(medians)), medians.values, color="#4a90e2", alpha=0.3, label="median")
+for y, title in enumerate(medians.index):
+    values = finished.loc[finished["template_title"] == title, "cycle_time_days"]
+    ax.scatter(values, [y] * len(values), s=18, alpha=0.7, color="#4a90e2")
+ax.set_yticks(range(len(medians)), medians.index)
+ax.set_xlabel("cycle time (days)")
+ax.set_title("Cycle time of completed processes per template")
+ax.legend(loc="lower right")
+plt.show()
+templates.sort_values("median_cycle_time_days")[
+    ["title", "launches", "completed_with_cycle_time", "median_cycle_time_days", "avg_cycle_time_days"]]"""),
+    ("md", """\
+## Overdue work by member
+
+Open tasks assigned directly to each member, split into overdue and not yet due (the 15 members
+with the most overdue tasks). Tasks assigned to a group or a guest count for no member."""),
+    ("code", """\
+workload["label"] = workload["full_name"].fillna(workload["email"]).fillna(workload["member_id"].astype(str))
+busiest = workload[workload["open_tasks"] > 0].sort_values(["overdue_tasks", "open_tasks"]).tail(15)
+fig, ax = plt.subplots(figsize=(9, max(3, 0.35 * len(busiest))))
+ax.barh(range(len(busiest)), busiest["overdue_tasks"], color="#d0021b", label="overdue")
+ax.barh(range(len(busiest)), busiest["open_tasks"] - busiest["overdue_tasks"], left=busiest["overdue_tasks"],
+        color="#f5a623", label="open, not overdue")
+ax.set_yticks(range(len(busiest)), busiest["label"])
+ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+ax.set_xlabel("open tasks assigned")
+ax.set_title("Overdue and open tasks by member")
+ax.legend(loc="lower right")
+plt.show()
+rated = workload[workload["completed_with_deadline"] >= 3].sort_values("on_time_rate")
+print(f"on-time rate per member ({len(rated)} members with 3 or more completed tasks that had a deadline), lowest first:")
+rated[["label", "tasks_completed", "completed_with_deadline", "on_time_rate", "open_tasks", "overdue_tasks"]].head(10)"""),
+    ("md", """\
+## Throughput month over month
+
+Processes launched and completed, and tasks completed, per calendar month (UTC; the last 12
+months with activity), with the month-over-month change."""),
+    ("code", """\
+def per_month(stamps: pd.Series) -> pd.Series:
+    stamps = stamps.dropna()
+    return stamps.groupby(stamps.dt.tz_convert(None).dt.to_period("M")).size()
+
+
+monthly = pd.concat({
+    "processes launched": per_month(processes["started_at"]),
+    "processes completed": per_month(processes.loc[processes["is_completed"], "completed_at"]),
+    "tasks completed": per_month(done["completed_at"]),
+}, axis=1).fillna(0).astype(int).sort_index().tail(12)
+fig, (top, bottom) = plt.subplots(2, 1, sharex=True, figsize=(9, 6))
+x = range(len(monthly))
+top.bar([i - 0.2 for i in x], monthly["processes launched"], width=0.4, color="#9013fe", label="launched")
+top.bar([i + 0.2 for i in x], monthly["processes completed"], width=0.4, color="#3fb65b", label="completed")
+top.set_ylabel("processes")
+top.legend(fontsize="small")
+bottom.bar(x, monthly["tasks completed"], color="#4a90e2")
+bottom.set_ylabel("tasks completed")
+bottom.set_xticks(list(x), [str(p) for p in monthly.index], rotation=45)
+for ax in (top, bottom):
+    ax.yaxis.set_major_locator(MaxNLocator(integer=True))
+top.set_title("Throughput by month")
+plt.tight_layout()
+plt.show()
+monthly.join(monthly.pct_change().add_suffix(" change").round(2))"""),
+    ("md", """\
+## Templates unused in the last 30 days
+
+Templates that are not archived, by days since their last launch (never-launched ones count from
+their creation, hatched); red ones have no launch in the last 30 days."""),
+    ("code", """\
+live = templates[~templates["is_archived"]].copy()
+never = live["last_launched_at"].isna()
+live["days_idle"] = (NOW - live["last_launched_at"].fillna(live["created_at"])).dt.total_seconds() / 86400
+live = live.sort_values("days_idle")
+fig, ax = plt.subplots(figsize=(9, max(3, 0.4 * len(live))))
+colors = ["#d0021b" if unused else "#3fb65b" for unused in live["unused_last_30_days"]]
+bars = ax.barh(range(len(live)), live["days_idle"], color=colors)
+for bar, is_never in zip(bars, never.loc[live.index]):
+    if is_never:
+        bar.set_hatch("//")
+ax.axvline(30, color="#444444", linestyle="--", label="30 days")
+ax.set_yticks(range(len(live)), live["title"])
+ax.set_xlabel("days since last launch (or creation)")
+ax.set_title(f"Templates by days since last launch ({int(live['unused_last_30_days'].sum())} of {len(live)} unused in 30 days)")
+ax.legend(loc="lower right")
+plt.show()
+live[live["unused_last_30_days"]][["title", "status", "launches", "last_launched_at", "created_at"]]"""),
+]
+
+
+NOTEBOOKS = {"tag_usage.ipynb": TAG_USAGE, "groups_and_members.ipynb": GROUPS_AND_MEMBERS,
+             "process_and_task_performance.ipynb": PROCESS_AND_TASK_PERFORMANCE}
 
 
 def build(cells: List[Cell]) -> nbformat.NotebookNode:

@@ -10,6 +10,10 @@ A view is created only when the tables it needs exist (a load of
 never received a row (no group has guests yet) stand in as empty relations
 with the same columns, so the views still answer. Rows flagged as missing
 upstream (a `missing_since` column, when present) are left out.
+
+The workflow views (task_performance, process_cycle_times, template_usage,
+member_workload) compare with the moment they are queried (CURRENT_TIMESTAMP):
+see the rules above their definitions and the README's "For analysts" section.
 """
 
 import logging
@@ -19,7 +23,8 @@ from typing import Any, Dict, List, Sequence, Tuple
 import dlt
 from dlt.destinations.exceptions import DatabaseException
 
-from tallyfy_source.columns import GROUP_GUEST_COLUMNS, GROUP_MEMBER_COLUMNS, GUEST_COLUMNS
+from tallyfy_source.columns import (COMMENT_COLUMNS, GROUP_GUEST_COLUMNS, GROUP_MEMBER_COLUMNS, GUEST_COLUMNS,
+                                   PROCESS_COLUMNS, TASK_ASSIGNEE_COLUMNS, TASK_COLUMNS, TEMPLATE_COLUMNS)
 from tallyfy_source.deletes import MISSING_SINCE_COLUMN as MISSING_SINCE
 from tallyfy_source.destinations import is_sql_client
 
@@ -40,6 +45,12 @@ STUB_COLUMNS: Dict[str, Tuple[Tuple[str, str], ...]] = {
     "groups__members": _CHILD_KEYS + _typed(GROUP_MEMBER_COLUMNS, ["value"]),
     "groups__guests": _CHILD_KEYS + _typed(GROUP_GUEST_COLUMNS, ["value"]),
     "guests": _typed(GUEST_COLUMNS, ["org_id", "email", "first_name", "last_name", "details__status"]),
+    # the workflow views' optional tables: every declared column (+ dlt's row key for the parents)
+    "tasks": (("_dlt_id", "TEXT"),) + _typed(TASK_COLUMNS, list(TASK_COLUMNS)),
+    "tasks__assignees": _CHILD_KEYS + _typed(TASK_ASSIGNEE_COLUMNS, list(TASK_ASSIGNEE_COLUMNS)),
+    "processes": (("_dlt_id", "TEXT"),) + _typed(PROCESS_COLUMNS, list(PROCESS_COLUMNS)),
+    "templates": (("_dlt_id", "TEXT"),) + _typed(TEMPLATE_COLUMNS, list(TEMPLATE_COLUMNS)),
+    "comments": _typed(COMMENT_COLUMNS, list(COMMENT_COLUMNS)),
 }
 
 
@@ -210,7 +221,288 @@ LEFT JOIN guest_counts gc ON gc._dlt_parent_id = g._dlt_id
 """,
 )
 
-VIEWS: Tuple[View, ...] = (TAG_USAGE, GROUP_MEMBERSHIP, MEMBER_DIRECTORY, GROUP_SUMMARY)
+# ------------------------------------------------------------------ workflow performance views
+# Shared rules (README "For analysts" says the same):
+# - "now" is the moment the view is queried (CURRENT_TIMESTAMP): overdue flags and "last 30 days"
+#   move with the clock, nothing is frozen at load time. Tallyfy's own `late_tasks`,
+#   `due_date_passed` and `delayed` status are what the API said at the record's last change,
+#   so they are not used.
+# - A task is completed when its status is `completed`; open when it is neither completed nor
+#   `auto-skipped` and not archived (an archived process's leftover tasks are nobody's work);
+#   overdue when open with a deadline before now. It was completed on time when completed_at <=
+#   deadline (null: not completed, or no deadline).
+# - Durations are differences of epoch seconds (portable: DuckDB and PostgreSQL subtract
+#   timestamps into different interval types), from started_at, else created_at.
+# - Comments archived upstream are not counted; a problem (label `problem`) is open until its
+#   state is `resolved`.
+# - A process is completed when its status is `complete`; cycle time = completed_at - started.
+
+
+def _seconds_between(later: str, earlier: str) -> str:
+    return (f"CAST(EXTRACT(EPOCH FROM {later}) AS DOUBLE PRECISION)"
+            f" - CAST(EXTRACT(EPOCH FROM {earlier}) AS DOUBLE PRECISION)")
+
+
+_NOW_EPOCH = "CAST(EXTRACT(EPOCH FROM CURRENT_TIMESTAMP) AS DOUBLE PRECISION)"
+
+#: one row per task with the flags every workflow view counts by (a CTE body; named columns, not
+#: `t.*`: a field the API adds later must not collide with a derived column)
+_TASK_FACTS = f"""
+task_facts AS (
+    SELECT
+        t.org_id, t.id, t._dlt_id, t.title, t.task_type, t.status, t.is_oneoff_task, t.run_id, t.checklist_id,
+        t.step_id, t.position, t.created_at, t.started_at, t.deadline, t.completed_at, t.completer_id,
+        t.archived_at,
+        CASE WHEN t.status = 'completed' THEN TRUE ELSE FALSE END AS is_completed,
+        CASE WHEN COALESCE(t.status, '') NOT IN ('completed', 'auto-skipped') AND t.archived_at IS NULL
+             THEN TRUE ELSE FALSE END AS is_open,
+        CASE WHEN COALESCE(t.status, '') NOT IN ('completed', 'auto-skipped') AND t.archived_at IS NULL
+                  AND t.deadline < CURRENT_TIMESTAMP
+             THEN TRUE ELSE FALSE END AS is_overdue,
+        CASE WHEN t.status = 'completed' AND t.deadline IS NOT NULL AND t.completed_at IS NOT NULL
+             THEN t.completed_at <= t.deadline END AS completed_on_time,
+        CASE WHEN t.status = 'completed' AND t.completed_at IS NOT NULL
+             THEN ({_seconds_between("t.completed_at", "COALESCE(t.started_at, t.created_at)")}) / 86400.0
+        END AS days_to_complete
+    FROM {{tasks}} t
+)"""
+
+#: comment counts per task (a CTE body)
+_TASK_COMMENTS = """
+task_comments AS (
+    SELECT
+        c.org_id,
+        c.task_id,
+        COUNT(*) AS comments_count,
+        SUM(CASE WHEN c.label = 'problem' THEN 1 ELSE 0 END) AS problems_count,
+        SUM(CASE WHEN c.label = 'problem' AND COALESCE(c.state, '') <> 'resolved' THEN 1 ELSE 0 END)
+            AS open_problems_count
+    FROM {comments} c
+    WHERE c.archived_at IS NULL
+    GROUP BY c.org_id, c.task_id
+)"""
+
+TASK_PERFORMANCE = View(
+    "task_performance",
+    required=("tasks",),
+    optional=("tasks__assignees", "processes", "templates", "comments"),
+    sql=f"""
+WITH {_TASK_FACTS.strip()},
+{_TASK_COMMENTS.strip()},
+task_assignees AS (
+    SELECT
+        a._dlt_parent_id,
+        COUNT(*) AS assignees_count,
+        SUM(CASE WHEN a.kind = 'member' THEN 1 ELSE 0 END) AS member_assignees,
+        SUM(CASE WHEN a.kind = 'guest' THEN 1 ELSE 0 END) AS guest_assignees,
+        SUM(CASE WHEN a.kind = 'group' THEN 1 ELSE 0 END) AS group_assignees
+    FROM {{tasks__assignees}} a
+    GROUP BY a._dlt_parent_id
+)
+SELECT
+    tf.org_id,
+    tf.id AS task_id,
+    tf.title,
+    tf.task_type,
+    tf.status,
+    tf.is_oneoff_task,
+    tf.run_id AS process_id,
+    p.name AS process_name,
+    COALESCE(tf.checklist_id, p.template_id) AS template_id,
+    COALESCE(tm.title, p.checklist_title) AS template_title,
+    tf.step_id,
+    tf.position,
+    CAST(COALESCE(ta.assignees_count, 0) AS BIGINT) AS assignees_count,
+    CAST(COALESCE(ta.member_assignees, 0) AS BIGINT) AS member_assignees,
+    CAST(COALESCE(ta.guest_assignees, 0) AS BIGINT) AS guest_assignees,
+    CAST(COALESCE(ta.group_assignees, 0) AS BIGINT) AS group_assignees,
+    tf.created_at,
+    tf.started_at,
+    tf.deadline,
+    tf.completed_at,
+    tf.completer_id,
+    tf.archived_at,
+    tf.is_completed,
+    tf.is_open,
+    tf.is_overdue,
+    tf.completed_on_time,
+    tf.days_to_complete,
+    CAST(COALESCE(tc.comments_count, 0) AS BIGINT) AS comments_count,
+    CAST(COALESCE(tc.problems_count, 0) AS BIGINT) AS problems_count,
+    CAST(COALESCE(tc.open_problems_count, 0) AS BIGINT) AS open_problems_count
+FROM task_facts tf
+LEFT JOIN {{processes}} p ON p.org_id = tf.org_id AND p.id = tf.run_id
+LEFT JOIN {{templates}} tm ON tm.org_id = tf.org_id AND tm.id = COALESCE(tf.checklist_id, p.template_id)
+LEFT JOIN task_assignees ta ON ta._dlt_parent_id = tf._dlt_id
+LEFT JOIN task_comments tc ON tc.org_id = tf.org_id AND tc.task_id = tf.id
+""",
+)
+
+PROCESS_CYCLE_TIMES = View(
+    "process_cycle_times",
+    required=("processes",),
+    optional=("tasks", "templates", "comments"),
+    sql=f"""
+WITH {_TASK_FACTS.strip()},
+{_TASK_COMMENTS.strip()},
+process_tasks AS (
+    SELECT
+        tf.org_id,
+        tf.run_id,
+        COUNT(*) AS tasks_total,
+        SUM(CASE WHEN tf.is_completed THEN 1 ELSE 0 END) AS tasks_completed,
+        SUM(CASE WHEN tf.is_open THEN 1 ELSE 0 END) AS tasks_open,
+        SUM(CASE WHEN tf.is_overdue THEN 1 ELSE 0 END) AS tasks_overdue,
+        SUM(CASE WHEN tf.completed_on_time = FALSE THEN 1 ELSE 0 END) AS tasks_completed_late,
+        SUM(COALESCE(tc.open_problems_count, 0)) AS open_problems
+    FROM task_facts tf
+    LEFT JOIN task_comments tc ON tc.org_id = tf.org_id AND tc.task_id = tf.id
+    WHERE tf.run_id IS NOT NULL
+    GROUP BY tf.org_id, tf.run_id
+), processes_started AS (
+    SELECT
+        p.org_id, p.id, p.name, p.template_id, p.checklist_id, p.checklist_title, p.status, p.archived_at,
+        p.completed_at, p.due_date,
+        COALESCE(p.started_at, p.created_at) AS started,
+        CASE WHEN p.status = 'complete' THEN TRUE ELSE FALSE END AS is_completed
+    FROM {{processes}} p
+)
+SELECT
+    p.org_id,
+    p.id AS process_id,
+    p.name AS process_name,
+    COALESCE(p.template_id, p.checklist_id) AS template_id,
+    COALESCE(tm.title, p.checklist_title) AS template_title,
+    p.status,
+    p.is_completed,
+    CASE WHEN p.archived_at IS NULL THEN FALSE ELSE TRUE END AS is_archived,
+    p.started AS started_at,
+    p.completed_at,
+    p.due_date,
+    CASE WHEN p.is_completed AND p.completed_at IS NOT NULL
+         THEN ({_seconds_between("p.completed_at", "p.started")}) / 3600.0 END AS cycle_time_hours,
+    CASE WHEN p.is_completed AND p.completed_at IS NOT NULL
+         THEN ({_seconds_between("p.completed_at", "p.started")}) / 86400.0 END AS cycle_time_days,
+    CAST(COALESCE(pt.tasks_total, 0) AS BIGINT) AS tasks_total,
+    CAST(COALESCE(pt.tasks_completed, 0) AS BIGINT) AS tasks_completed,
+    CAST(COALESCE(pt.tasks_open, 0) AS BIGINT) AS tasks_open,
+    CAST(COALESCE(pt.tasks_overdue, 0) AS BIGINT) AS tasks_overdue,
+    CAST(COALESCE(pt.tasks_completed_late, 0) AS BIGINT) AS tasks_completed_late,
+    CAST(COALESCE(pt.tasks_overdue, 0) + COALESCE(pt.tasks_completed_late, 0) AS BIGINT) AS tasks_late,
+    CAST(COALESCE(pt.open_problems, 0) AS BIGINT) AS open_problems
+FROM processes_started p
+LEFT JOIN {{templates}} tm ON tm.org_id = p.org_id AND tm.id = COALESCE(p.template_id, p.checklist_id)
+LEFT JOIN process_tasks pt ON pt.org_id = p.org_id AND pt.run_id = p.id
+""",
+)
+
+TEMPLATE_USAGE = View(
+    "template_usage",
+    required=("templates",),
+    optional=("processes",),
+    sql=f"""
+WITH runs AS (
+    SELECT
+        p.org_id,
+        COALESCE(p.template_id, p.checklist_id) AS template_id,
+        COALESCE(p.started_at, p.created_at) AS started,
+        CASE WHEN p.archived_at IS NOT NULL THEN 'archived'
+             WHEN p.status = 'complete' THEN 'completed'
+             ELSE 'active' END AS state,
+        CASE WHEN p.status = 'complete' AND p.completed_at IS NOT NULL
+             THEN ({_seconds_between("p.completed_at", "COALESCE(p.started_at, p.created_at)")}) / 86400.0
+        END AS cycle_time_days
+    FROM {{processes}} p
+), launches AS (
+    SELECT
+        org_id,
+        template_id,
+        COUNT(*) AS launches,
+        SUM(CASE WHEN state = 'active' THEN 1 ELSE 0 END) AS active_processes,
+        SUM(CASE WHEN state = 'completed' THEN 1 ELSE 0 END) AS completed_processes,
+        SUM(CASE WHEN state = 'archived' THEN 1 ELSE 0 END) AS archived_processes,
+        SUM(CASE WHEN CAST(EXTRACT(EPOCH FROM started) AS DOUBLE PRECISION) >= {_NOW_EPOCH} - 30 * 86400
+                 THEN 1 ELSE 0 END) AS launches_last_30_days,
+        MAX(started) AS last_launched_at,
+        AVG(cycle_time_days) AS avg_cycle_time_days,
+        PERCENTILE_CONT(0.5) WITHIN GROUP (ORDER BY cycle_time_days) AS median_cycle_time_days,
+        COUNT(cycle_time_days) AS completed_with_cycle_time
+    FROM runs
+    GROUP BY org_id, template_id
+)
+SELECT
+    tm.org_id,
+    tm.id AS template_id,
+    tm.title,
+    tm.type,
+    tm.status,
+    CASE WHEN tm.archived_at IS NULL THEN FALSE ELSE TRUE END AS is_archived,
+    tm.created_at,
+    CAST(COALESCE(l.launches, 0) AS BIGINT) AS launches,
+    CAST(COALESCE(l.active_processes, 0) AS BIGINT) AS active_processes,
+    CAST(COALESCE(l.completed_processes, 0) AS BIGINT) AS completed_processes,
+    CAST(COALESCE(l.archived_processes, 0) AS BIGINT) AS archived_processes,
+    CAST(COALESCE(l.launches_last_30_days, 0) AS BIGINT) AS launches_last_30_days,
+    l.last_launched_at,
+    CAST(COALESCE(l.completed_with_cycle_time, 0) AS BIGINT) AS completed_with_cycle_time,
+    CAST(l.avg_cycle_time_days AS DOUBLE PRECISION) AS avg_cycle_time_days,
+    CAST(l.median_cycle_time_days AS DOUBLE PRECISION) AS median_cycle_time_days,
+    CASE WHEN COALESCE(l.launches_last_30_days, 0) = 0 THEN TRUE ELSE FALSE END AS unused_last_30_days
+FROM {{templates}} tm
+LEFT JOIN launches l ON l.org_id = tm.org_id AND l.template_id = tm.id
+""",
+)
+
+MEMBER_WORKLOAD = View(
+    "member_workload",
+    required=("members", "tasks"),
+    optional=("tasks__assignees",),
+    sql=f"""
+WITH {_TASK_FACTS.strip()},
+assigned AS (
+    SELECT
+        tf.org_id,
+        a.member_id,
+        COUNT(DISTINCT CASE WHEN tf.is_open THEN tf.id END) AS open_tasks,
+        COUNT(DISTINCT CASE WHEN tf.is_overdue THEN tf.id END) AS overdue_tasks
+    FROM {{tasks__assignees}} a
+    JOIN task_facts tf ON a._dlt_parent_id = tf._dlt_id
+    WHERE a.kind = 'member' AND a.member_id IS NOT NULL
+    GROUP BY tf.org_id, a.member_id
+), completed AS (
+    SELECT
+        org_id,
+        completer_id AS member_id,
+        COUNT(*) AS tasks_completed,
+        SUM(CASE WHEN completed_on_time IS NOT NULL THEN 1 ELSE 0 END) AS completed_with_deadline,
+        SUM(CASE WHEN completed_on_time THEN 1 ELSE 0 END) AS completed_on_time
+    FROM task_facts
+    WHERE is_completed AND completer_id IS NOT NULL
+    GROUP BY org_id, completer_id
+)
+SELECT
+    m.org_id,
+    m.id AS member_id,
+    m.full_name,
+    m.email,
+    LOWER(m.role) AS role,
+    m.status,
+    CAST(COALESCE(a.open_tasks, 0) AS BIGINT) AS open_tasks,
+    CAST(COALESCE(a.overdue_tasks, 0) AS BIGINT) AS overdue_tasks,
+    CAST(COALESCE(c.tasks_completed, 0) AS BIGINT) AS tasks_completed,
+    CAST(COALESCE(c.completed_with_deadline, 0) AS BIGINT) AS completed_with_deadline,
+    CAST(COALESCE(c.completed_on_time, 0) AS BIGINT) AS completed_on_time,
+    CAST(c.completed_on_time AS DOUBLE PRECISION) / NULLIF(CAST(c.completed_with_deadline AS DOUBLE PRECISION), 0)
+        AS on_time_rate
+FROM {{members}} m
+LEFT JOIN assigned a ON a.org_id = m.org_id AND a.member_id = m.id
+LEFT JOIN completed c ON c.org_id = m.org_id AND c.member_id = m.id
+""",
+)
+
+WORKFLOW_VIEWS: Tuple[View, ...] = (TASK_PERFORMANCE, PROCESS_CYCLE_TIMES, TEMPLATE_USAGE, MEMBER_WORKLOAD)
+
+VIEWS: Tuple[View, ...] = (TAG_USAGE, GROUP_MEMBERSHIP, MEMBER_DIRECTORY, GROUP_SUMMARY) + WORKFLOW_VIEWS
 
 
 def _stub(table: str) -> str:

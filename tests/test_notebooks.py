@@ -15,7 +15,9 @@ from tests.conftest import TOKEN, Loader
 NOTEBOOK_DIR = Path(__file__).resolve().parent.parent / "notebooks"
 CELL_TIMEOUT = 120
 #: charts each notebook draws (one image per chart cell)
-CHARTS = {"tag_usage.ipynb": 5, "groups_and_members.ipynb": 5}
+CHARTS = {"tag_usage.ipynb": 5, "groups_and_members.ipynb": 5, "process_and_task_performance.ipynb": 6}
+#: what the fixture loads: the directory and the workflow tables the workflow views read
+LOADED = ["members", "groups", "tags", "guests", "templates", "processes", "tasks"]
 
 
 def execute(name: str) -> nbformat.NotebookNode:
@@ -39,11 +41,12 @@ def printed(notebook: nbformat.NotebookNode) -> str:
 
 @pytest.fixture
 def loaded_duckdb(tmp_path, monkeypatch):
-    """A DuckDB file with a small org and the views, named by TALLYFY_DUCKDB."""
-    org = SyntheticOrg.generate("5a11da7a" + "0" * 24, members=50, groups=8, tags=40, guests=10, seed=3)
+    """A DuckDB file with a small org (with workflow) and the views, named by TALLYFY_DUCKDB."""
+    org = SyntheticOrg.generate("5a11da7a" + "0" * 24, members=50, groups=8, tags=40, guests=10, seed=3,
+                                templates=6, processes=40, oneoff_tasks=10)
     with Simulator(orgs=[org], token=TOKEN) as server:
-        pipeline, _ = Loader(server, tmp_path).run()
-        assert len(create_views(pipeline)) == 4
+        pipeline, _ = Loader(server, tmp_path).run(resources=LOADED)
+        assert len(create_views(pipeline)) == 8
     db_path = tmp_path / "tallyfy_data.duckdb"
     monkeypatch.setenv("TALLYFY_DUCKDB", str(db_path))
     return org, db_path
@@ -57,6 +60,9 @@ def test_notebook_runs_top_to_bottom_on_a_loaded_database(name, loaded_duckdb):
     assert f"reading {db_path}" in printed(notebook)
     if name == "tag_usage.ipynb":
         assert f"{len(org.tags)} tags in 1 org(s)" in printed(notebook)
+    elif name == "process_and_task_performance.ipynb":
+        counts = (len(org.values("tasks")), len(org.values("runs")), len(org.values("checklists")), len(org.members))
+        assert "{} tasks, {} processes, {} templates and {} members in 1 org(s)".format(*counts) in printed(notebook)
     else:
         assert f"{len(org.members)} members and {len(org.groups)} groups in 1 org(s)" in printed(notebook)
 
