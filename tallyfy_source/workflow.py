@@ -338,7 +338,12 @@ def workflow_rows(client: RESTClient, endpoint: Endpoint, org_ids: Sequence[str]
             failed.error = describe_failure(error)
             logger.error("%s of org %s failed, other orgs go on: %s", endpoint.resource, org_id, failed.error)
             continue
-        kept["feed"] = {"id": newest_id, "day": newest_day}
+        if all(w.report.clean for w in read.walks):
+            kept["feed"] = {"id": newest_id, "day": newest_day}
+        # else rows moved between pages while a walk read (a change landed): a record not loaded
+        # yet may have slid onto a page already read and be missed, while its events are older
+        # than newest_id. The cursor stays (none yet: the next run reads in full again), so the
+        # next run reads the feed from there and refetches what it names, the missed record too.
         if labels is not None:
             kept["labels"] = labels.known
         if all(w.may_sweep for w in read.walks) and not any(r.unconfirmed for r in read.reports):

@@ -8,12 +8,14 @@ import pytest
 
 from tallyfy_source.simulator import Simulator, SyntheticOrg
 from tallyfy_source.simulator.lifecycle import event
-from tests.conftest import TOKEN
+from tallyfy_source.simulator import FaultPlan, change_between
+from tests.conftest import TOKEN, Loader
 from tests.test_workflow import (ORG, SIZE, START, WORKFLOW, assert_activity_equals_simulator,
                                  assert_workflow_equals_simulator, make_changes)
 
 SMALL = dict(SIZE, templates=5, processes=20, oneoff_tasks=10)
 RESOURCES = ("checklists", "runs", "tasks")
+PROPERTY_SIZE = dict(members=12, groups=4, tags=10, guests=5, templates=4, processes=8, oneoff_tasks=6)
 
 
 @pytest.fixture
@@ -204,3 +206,27 @@ def test_an_event_naming_only_an_unloaded_process_task_brings_in_its_process(sim
     assert loader.rows(f"SELECT count(*) FROM tallyfy.tasks WHERE run_id = '{run['id']}'") == [
         (len(org._tasks_of(run["id"])),)]
     assert_workflow_equals_simulator(loader, org)
+
+
+def test_a_record_a_disturbed_sweep_missed_is_loaded_by_the_next_quiet_run(tmp_path):
+    """A one-off task created after the last run sits first on page 2 of the tasks walk; while
+    the sweep reads, a process with tasks on page 1 is archived, so the task slides onto page 1,
+    already read: neither walk sees it, and it was never loaded, so no check finds it. The sweep
+    used to store the feed's newest event (newer than the task's creation) as the cursor, so the
+    next quiet run, reading the feed from there, never learnt of the task: it stayed missing until
+    the next sweep. A sweep whose walks saw rows move keeps the cursor where it was."""
+    org = SyntheticOrg.generate(ORG, seed=9, **PROPERTY_SIZE)
+    with Simulator(orgs=[org], token=TOKEN) as sim:
+        loader = Loader(sim, tmp_path)
+        loader.run(resources=WORKFLOW, activity_start_date=START, per_page=5)
+        task = org.add_oneoff_task("Slides onto a page already read")["id"]
+        order = org.served("tasks", query={})
+        place = [t["id"] for t in order].index(task)
+        run = next(t["run_id"] for t in order[:place] if t["run_id"])
+        sim.faults = FaultPlan([change_between("tasks", 2, lambda: org.archive_process(run))])
+        loader.run(resources=WORKFLOW, per_page=place, concurrency=1, sweep_interval_hours=0)
+        assert sim.faults.fired and not loader.rows(f"SELECT id FROM tallyfy.tasks WHERE id = '{task}'")
+        sim.faults = None
+        loader.run(resources=WORKFLOW, per_page=5)  # quiet, incremental
+        assert {r.mode for r in loader.reports if r.resource != "activity"} == {"incremental (activity feed)"}
+        assert_workflow_equals_simulator(loader, org)
