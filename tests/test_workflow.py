@@ -478,3 +478,28 @@ def test_kickoff_field_labels_from_either_prerun_shape():
     assert field_labels(fields) == {"a1": "Client"}
     assert field_labels({"data": fields}) == {"a1": "Client"}
     assert field_labels(None) == field_labels({"a1": "x"}) == {}
+
+
+@pytest.mark.parametrize("sweep", [False, True])
+def test_events_written_between_two_feed_pages_are_all_loaded(sim, duckdb_loader, sweep):
+    """The feed is read newest first: an event written between two page requests pushes older
+    events down a page (read twice, merged once) and is itself on a page already read; the
+    newest id loaded stays below it, so the next run reads it. Nothing is lost either way."""
+    org, loader = sim.org, duckdb_loader
+    loader.run(resources=["activity"], activity_start_date=START, per_page=5)
+    task = org.values("tasks")[0]["id"]
+    for n in range(12):  # three pages of new events
+        org.comment_on_task(task, f"Before the run {n}")
+    mid = []
+    sim.faults = FaultPlan([change_between("activity", 2, lambda: mid.append(org.comment_on_task(task, "Mid-walk")))])
+    loader.run(resources=["activity"], per_page=5, sweep=sweep)
+    assert sim.faults.fired and mid
+    mid_id = max(e["id"] for e in org.served("activity", query={}))
+    # every event that existed when the walk began is loaded; none twice
+    assert loader.rows("SELECT count(*), count(DISTINCT id) FROM tallyfy.activity") == [
+        (len(org.served("activity", query={})) - 1,) * 2]
+    assert loader.rows(f"SELECT count(*) FROM tallyfy.activity WHERE id = {mid_id}") == [(0,)]
+    assert activity_state(loader)["newest_id"] < mid_id
+    sim.faults = None
+    loader.run(resources=["activity"], per_page=5)  # quiet: the mid-walk event comes in
+    assert_activity_equals_simulator(loader, org)
