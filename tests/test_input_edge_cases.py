@@ -118,25 +118,20 @@ def test_plain_pipeline_and_dataset_names_are_accepted(sim, tmp_path, name):
     assert (tmp_path / "db" / "t.duckdb").exists()
 
 
-@pytest.mark.parametrize("value, ok", [(1, 1), (6, 6), ("20", 20), (0, None), (21, None), (2.5, None), (True, None),
-                                       ("", None), (None, None)])
-def test_max_attempts_is_a_whole_number_from_1_to_20(value, ok):
-    from tallyfy_source.errors import ConfigError
-    from tallyfy_source.validation import check_max_attempts
-    if ok is None:
-        with pytest.raises(ConfigError, match="max_attempts"):
-            check_max_attempts(value)
-    else:
-        assert check_max_attempts(value) == ok
+MAX_ATTEMPTS = [(1, 1), (6, 6), ("20", 20), (0, None), (21, None), (2.5, None), (True, None), ("", None), (None, None)]
+REQUEST_TIMEOUT = [(60, 60.0), ("0.5", 0.5), (0, None), (-1, None), ("inf", None), ("nan", None), (None, None),
+                   ("soon", None)]
 
 
-@pytest.mark.parametrize("value, ok", [(60, 60.0), ("0.5", 0.5), (0, None), (-1, None), ("inf", None),
-                                       ("nan", None), (None, None), ("soon", None)])
-def test_a_request_timeout_is_a_finite_number_of_seconds_above_0(value, ok):
+@pytest.mark.parametrize("setting, value, ok", [("max_attempts", v, ok) for v, ok in MAX_ATTEMPTS]
+                         + [("request_timeout", v, ok) for v, ok in REQUEST_TIMEOUT])
+def test_max_attempts_and_request_timeout_take_only_sensible_numbers(setting, value, ok):
+    """max_attempts: a whole number from 1 to 20; request_timeout: finite seconds above 0."""
+    from tallyfy_source import validation
     from tallyfy_source.errors import ConfigError
-    from tallyfy_source.validation import check_request_timeout
+    check = getattr(validation, f"check_{setting}")
     if ok is None:
-        with pytest.raises(ConfigError, match="request_timeout"):
-            check_request_timeout(value)
+        with pytest.raises(ConfigError, match=setting):
+            check(value)
     else:
-        assert check_request_timeout(value) == ok
+        assert check(value) == ok
