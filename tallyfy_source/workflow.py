@@ -405,8 +405,7 @@ def activity_rows(client: RESTClient, org_ids: Sequence[str], options: ReadOptio
         top = int(newest_id or 0)
         try:
             for rows in pages:
-                shaped = [activity_row(shape_row(dict(r), org_id, ACTIVITY.incremental)) for r in rows
-                          if event_id(r) is not None]
+                shaped = [activity_row(r) for r in rows if event_id(r) is not None]
                 times = [r["created_at"] for r in shaped if r.get("created_at") is not None]
                 if times:
                     newest = max([newest, *times]) if newest else max(times)
@@ -432,9 +431,10 @@ def _day_before(day: str) -> str:
     return (date.fromisoformat(day) - timedelta(days=1)).isoformat()
 
 
-def _counted(pages: Iterator[Any], report: ReadReport) -> Iterator[Any]:
-    """Pages of a walk that is not an `EndpointRead`, counted in its report."""
+def _counted(pages: Iterator[Any], report: ReadReport) -> Iterator[List[Row]]:
+    """Pages of a walk that is not an `EndpointRead`, counted in its report and shaped as
+    `EndpointRead.rows()` shapes them (with org_id)."""
     for page in pages:
         report.requests += 1
         report.rows_read += len(page)
-        yield page
+        yield [shape_row(dict(r), report.org_id, ACTIVITY.incremental) for r in page]
