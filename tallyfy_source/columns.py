@@ -102,10 +102,13 @@ COMMENT_COLUMNS = _cols(
     created_at=TS, updated_at=TS, archived_at=TS,
 )
 
+# one plain column per field, whichever form the server serves (lists, class names): events.py
 ACTIVITY_COLUMNS = _cols(
-    org_id="text", id="bigint", verb="text", actor_id="bigint", actor_type="text",
+    org_id="text", id="bigint", verb="text", source="text", actor_id="bigint", actor_type="text",
+    actor_email="text", actor_name="text",
     auditable_type="text", auditable_id="text", parentable_type="text", parentable_id="text",
-    type="text", description="text", field="text", old_value="text", text="text", created_at=TS,
+    type="text", description="text", field="text", old_value="text", text="text", references="text",
+    undoable="bool", created_at=TS,
 )
 
 #: child tables of the workflow roots: table -> declared columns

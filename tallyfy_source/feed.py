@@ -10,12 +10,16 @@ both read the feed this way.
 """
 
 from dataclasses import replace
-from typing import Any, Dict, Iterator, List, Optional
+from datetime import date, datetime, timedelta, timezone
+from typing import Any, Dict, Iterator, List, Optional, Tuple
 
 from dlt.sources.helpers.rest_client import RESTClient
 
+from .client import check_response
 from .endpoints import ACTIVITY
-from .reading import fetch_pages
+from .paging import expected_pages, pagination_meta
+from .reading import fetch_pages, server_time
+from .rows import parse_timestamp
 
 Row = Dict[str, Any]
 
@@ -26,6 +30,51 @@ def event_id(event: Any) -> Optional[int]:
         return int(event.get("id"))
     except (AttributeError, TypeError, ValueError):
         return None
+
+
+def utc_day(value: Any) -> Optional[str]:
+    """The UTC day (`YYYY-MM-DD`) of a timestamp, whatever offset it was written with."""
+    when = parse_timestamp(value)
+    return when.astimezone(timezone.utc).date().isoformat() if when is not None else None
+
+
+def day_before(day: str) -> str:
+    """The margin every feed read takes: `created_after` is a day in the server's own zone, which
+    may run up to a day behind UTC, so a read for events from UTC day D asks from D - 1."""
+    return (date.fromisoformat(day) - timedelta(days=1)).isoformat()
+
+
+def newest_event(client: RESTClient, org_id: str, per_page: int) -> Tuple[int, str, int]:
+    """(newest event id, its UTC day, requests made): the cursor a sweep stores before it reads.
+
+    Page 1 asked newest first holds the newest event only on a server that honours `sort`; one
+    that ignores it serves its own order, often oldest first. So when the feed has more than one
+    page the last page is read too (one request more per sweep) and the newest of both is taken:
+    exact whether the server serves newest or oldest first (or sorts within pages only). On a
+    server with no order at all the result is an older event, which is still a safe cursor (ids
+    grow in creation order, so every later event has a larger id and a later day): the next run
+    then reads a few more feed pages, never fewer."""
+    pages = fetch_pages(client, ACTIVITY, org_id, per_page)
+    try:
+        first = next(pages, None)
+    finally:
+        pages.close()
+    events: List[Any] = list(first or [])
+    requests = 1
+    last_page = expected_pages(pagination_meta(first.response), per_page) if first is not None else 1
+    if events and last_page > 1:
+        params = {**ACTIVITY.params, "per_page": per_page, "page": last_page}
+        response = client.get(f"organizations/{org_id}/{ACTIVITY.path}", params=params,
+                              hooks={"response": [check_response]})
+        requests += 1
+        events += client.extract_response(response, "data")
+    known = [(i, e.get("created_at")) for i, e in ((event_id(e), e) for e in events) if i is not None]
+    if not known:
+        when = server_time(first) if first is not None else None
+        return 0, (when or datetime.now(timezone.utc)).date().isoformat(), requests
+    newest, created = max(known, key=lambda pair: pair[0])
+    when = server_time(first)
+    return newest, utc_day(created) or (when or datetime.now(timezone.utc)).date().isoformat(), requests
 
 
 def feed_pages(client: RESTClient, org_id: str, after_day: str, per_page: int,

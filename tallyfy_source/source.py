@@ -74,11 +74,23 @@ def as_arrow_table(endpoint: Endpoint) -> Callable[[List[Dict[str, Any]]], Any]:
     return lambda rows: rows_to_arrow(rows, columns)
 
 
+#: how early a sweep may come: a tenth of the interval, at most this much
+SWEEP_TOLERANCE = timedelta(hours=1)
+
+
 def sweep_is_due(last_sweep: Optional[str], interval_hours: float, now: datetime) -> bool:
-    """A full key sweep is due when none ran yet or the last one is older than the interval."""
+    """A full read is due when none ran yet, or when the last one is older than the interval less
+    a tolerance (a tenth of it, at most an hour). A run scheduled every `interval_hours` starts a
+    few seconds or minutes off its slot, and an org is read some time into its run; without the
+    tolerance, a daily job with a 24-hour interval would find the sweep "not due by 40 seconds"
+    every other day and sweep only every 48 hours."""
     if interval_hours <= 0 or not last_sweep:
         return True
-    return now - parse_timestamp(last_sweep) >= timedelta(hours=interval_hours)
+    last = parse_timestamp(last_sweep)
+    if last is None:
+        return True
+    interval = timedelta(hours=interval_hours)
+    return now - last >= interval - min(interval / 10, SWEEP_TOLERANCE)
 
 
 def endpoint_rows(

@@ -194,16 +194,22 @@ def check_concurrency(value: int) -> int:
     return concurrency
 
 
+#: the longest interval between sweeps: one year (a larger one overflows date arithmetic, and a
+#: sweep that never comes leaves deletions and missed feed events unhealed for good)
+MAX_SWEEP_INTERVAL_HOURS = 8760
+
+
 def check_sweep_interval_hours(value: float) -> float:
-    """Hours between sweeps: a finite number, 0 or more (0: every run). NaN or infinity would
-    pass a plain `float()` and fail mid-run in the timedelta; a negative one is a typo."""
+    """Hours between sweeps: a finite number from 0 (every run) to one year. NaN, infinity or a
+    huge number would pass a plain `float()` and fail mid-run in the timedelta; a negative one
+    is a typo."""
     try:
         hours = float(value)
     except (TypeError, ValueError):
         hours = math.nan
-    if not math.isfinite(hours) or hours < 0:
+    if not math.isfinite(hours) or not 0 <= hours <= MAX_SWEEP_INTERVAL_HOURS:
         raise ConfigError(
-            f"sweep_interval_hours {value!r} must be a number of hours, 0 or more"
+            f"sweep_interval_hours {value!r} must be a number of hours from 0 to {MAX_SWEEP_INTERVAL_HOURS}"
             " (0: a full read every run; default 24)"
         )
     return hours

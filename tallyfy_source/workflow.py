@@ -36,6 +36,8 @@ from .columns import COLUMNS, WORKFLOW_CHILD_COLUMNS
 from .deletes import last_loaded, loaded_rows, removal_rows
 from .endpoints import ACTIVITY, COMMENTS, COMMENTS_TABLE, Endpoint
 from .errors import ConfigError, stops_every_org
+from .events import event_row
+from .feed import day_before, event_id, feed_pages, utc_day
 from .kickoff import KickoffLabels
 from .reading import Cursor, EndpointRead, ReadOptions, ReadReport
 from .rows import parse_timestamp, shape_row, unify_update_time
@@ -366,7 +368,8 @@ def check_start_date(value: Any) -> Optional[str]:
 
 
 def activity_row(row: Row) -> Row:
-    return _times(row, COLUMNS["activity"])
+    """One feed event as plain columns (`events.event_row`), its times parsed."""
+    return _times(event_row(row), COLUMNS["activity"])
 
 
 def activity_rows(client: RESTClient, org_ids: Sequence[str], options: ReadOptions,
@@ -379,7 +382,6 @@ def activity_rows(client: RESTClient, org_ids: Sequence[str], options: ReadOptio
     `full_refresh`) reads every event from the day before the newest one the previous sweep
     loaded (`full_refresh`: from the start day), so an event that shows up in the feed after
     newer ones, less than a day late, is loaded by the next sweep at the latest."""
-    from .feed import event_id, feed_pages
     from .source import READ_FAILURES, sweep_is_due
 
     state = dlt.current.resource_state().setdefault("orgs", {})
@@ -391,7 +393,7 @@ def activity_rows(client: RESTClient, org_ids: Sequence[str], options: ReadOptio
         sweep = (newest_id is None or options.sweep
                  or sweep_is_due(kept.get("last_sweep"), options.sweep_interval_hours, now))
         since = start if options.full_refresh else kept.get("swept_day" if sweep else "newest_day")
-        after = max(start, _day_before(since)) if since else start
+        after = max(start, day_before(since)) if since else start
         if sweep:
             endpoint = replace(ACTIVITY, params={**ACTIVITY.params, "created_after": after})
             read = EndpointRead(client, endpoint, org_id, options, Cursor(), True)
@@ -418,17 +420,13 @@ def activity_rows(client: RESTClient, org_ids: Sequence[str], options: ReadOptio
             report.error = describe_failure(error)
             logger.error("activity of org %s failed, other orgs go on: %s", org_id, report.error)
             continue
-        newest_day = max(after, kept.get("newest_day") or after, newest.date().isoformat() if newest else after)
+        newest_day = max(after, kept.get("newest_day") or after, utc_day(newest) if newest else after)
         kept.update(start=start, newest_day=newest_day, newest_id=top)
         if sweep:
             kept.update(last_sweep=now.isoformat(), swept_day=newest_day)
         state[org_id] = kept
         logger.info("activity of org %s: from %s, %d requests, %d events", org_id, after, report.requests,
                     report.rows_read)
-
-
-def _day_before(day: str) -> str:
-    return (date.fromisoformat(day) - timedelta(days=1)).isoformat()
 
 
 def _counted(pages: Iterator[Any], report: ReadReport) -> Iterator[List[Row]]:

@@ -36,7 +36,7 @@ event id loaded, "day": that event's day}.
 import logging
 import threading
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Any, Callable, Dict, Iterator, List, Optional, Set, Tuple
 from urllib.parse import quote
 
@@ -45,11 +45,12 @@ from dlt.sources.helpers.rest_client import RESTClient
 
 from .client import api_error, check_item_response
 from .deletes import loaded_where, removal_rows
-from .endpoints import ACTIVITY, COMMENTS, PROCESSES, TASKS, TEMPLATES, Endpoint
+from .endpoints import COMMENTS, PROCESSES, TASKS, TEMPLATES, Endpoint
 from .errors import TallyfyAPIError
-from .feed import event_id, feed_pages
-from .reading import ReadOptions, ReadReport, fetch_pages, names_a_missing_record, server_time
-from .rows import parse_timestamp, shape_row
+from .events import as_values, record_kind
+from .feed import day_before, event_id, feed_pages, newest_event, utc_day
+from .reading import ReadOptions, ReadReport, names_a_missing_record
+from .rows import shape_row
 
 logger = logging.getLogger("tallyfy_source")
 
@@ -100,21 +101,12 @@ class WorkflowFeed:
                 return hit
             if org_id in self._failed:  # one failed feed request per org and run is enough
                 raise self._failed[org_id]
-            pages = fetch_pages(self.client, ACTIVITY, org_id, self.options.per_page)
-            report.requests += 1
             try:
-                page = next(pages, None)
+                newest, day, requests = newest_event(self.client, org_id, self.options.per_page)
             except Exception as error:
                 self._failed[org_id] = error
                 raise
-            finally:
-                pages.close()
-            ids = [(int(e["id"]), e.get("created_at")) for e in (page or []) if e.get("id") is not None]
-            if ids:
-                newest, created = max(ids)
-                day = parse_timestamp(created).date().isoformat() if created else _server_day(page)
-            else:
-                newest, day = 0, _server_day(page)
+            report.requests += requests
             self._newest[org_id] = (newest, day)
             return newest, day
 
@@ -140,7 +132,7 @@ class WorkflowFeed:
     def _read(self, org_id: str, after_id: int, after_day: str) -> Changes:
         changes = Changes(newest_id=after_id, newest_day=after_day)
         tasks: Dict[str, Optional[str]] = {}  # task id -> its process when an event names it
-        for page in feed_pages(self.client, org_id, after_day, self.options.per_page, after_id):
+        for page in feed_pages(self.client, org_id, day_before(after_day), self.options.per_page, after_id):
             changes.requests += 1
             for event in page:
                 event_id_ = event_id(event)
@@ -148,9 +140,8 @@ class WorkflowFeed:
                     continue
                 changes.events += 1
                 if event_id_ > changes.newest_id:
-                    created = parse_timestamp(event.get("created_at"))
                     changes.newest_id = event_id_
-                    changes.newest_day = created.date().isoformat() if created else after_day
+                    changes.newest_day = utc_day(event.get("created_at")) or after_day
                 _note(event, changes, tasks)
         # tasks the events did not place in a process: the process the loaded task belongs to,
         # else the task read now (a process task never loaded brings in its process; the read
@@ -207,14 +198,11 @@ class WorkflowFeed:
             return answer
 
 
-def _server_day(page: Any) -> str:
-    when = server_time(page) if page is not None else None
-    return (when or datetime.now(timezone.utc)).date().isoformat()
-
-
 def _note(event: Row, changes: Changes, tasks: Dict[str, Optional[str]]) -> None:
-    pairs = [(str(event.get("auditable_type") or "").lower(), event.get("auditable_id")),
-             (str(event.get("parentable_type") or "").lower(), event.get("parentable_id"))]
+    """Record what one event names: its auditable record and its parent, each a type (a class
+    name like `App\\Models\\Run` or a bare word, scalar or list: `events.record_kind`) and an id."""
+    pairs = [(record_kind(event.get(f"{side}_type")), _first(event.get(f"{side}_id")))
+             for side in ("auditable", "parentable")]
     run = next((str(i) for t, i in pairs if t in _PROCESS_TYPES and i is not None), None)
     for kind, ident in pairs:
         if ident is None:
@@ -226,6 +214,11 @@ def _note(event: Row, changes: Changes, tasks: Dict[str, Optional[str]]) -> None
             changes.templates.add(ident)
         elif kind in _TASK_TYPES:
             tasks[ident] = tasks.get(ident) or run
+
+
+def _first(value: Any) -> Any:
+    values = [v for v in as_values(value) if v is not None]
+    return values[0] if values else None
 
 
 def get_one(client: RESTClient, endpoint: Endpoint, org_id: str, key: str, params: Dict[str, str],

@@ -117,13 +117,14 @@ def note(*events: Dict[str, Any]) -> tuple:
     return changes, tasks
 
 
-@pytest.mark.parametrize("kind", ["Run", "run", "Process", "PROCESS"])
+@pytest.mark.parametrize("kind", ["Run", "run", "Process", "PROCESS", "App\\Models\\Run", ["App\\Models\\Run"],
+                                  "App/Models/Process", ["run"]])
 def test_a_process_event_names_that_process(kind):
     changes, tasks = note({"auditable_type": kind, "auditable_id": "r1"})
     assert changes.processes == {"r1"} and not changes.templates and not tasks
 
 
-@pytest.mark.parametrize("kind", ["Checklist", "Blueprint"])
+@pytest.mark.parametrize("kind", ["Checklist", "Blueprint", "App\\Models\\Checklist", ["App\\Models\\Blueprint"]])
 def test_a_template_event_names_that_template(kind):
     assert note({"auditable_type": kind, "auditable_id": 55})[0].templates == {"55"}
 
@@ -138,6 +139,17 @@ def test_a_task_event_places_the_task_in_the_process_it_names():
     changes, tasks = note({"auditable_type": "Task", "auditable_id": "t1", "parentable_type": "Run",
                            "parentable_id": "r1"})
     assert tasks == {"t1": "r1"} and changes.processes == {"r1"}
+
+
+def test_a_documented_event_names_its_task_and_process():
+    """Defect 1 of issue 16: the API reference serves class names, ids as served (the task a
+    string, the process a string); nothing matched them before."""
+    changes, tasks = note({"auditable_type": "App\\Models\\Task", "auditable_id": "t1",
+                           "parentable_type": "App\\Models\\Run", "parentable_id": "r1",
+                           "type": ["Task"], "verb": ["completed"]})
+    assert tasks == {"t1": "r1"} and changes.processes == {"r1"}
+    changes, tasks = note({"auditable_type": ["App\\Models\\Task"], "auditable_id": ["t2"]})
+    assert tasks == {"t2": None}
 
 
 def test_a_comment_event_names_its_task():
@@ -220,12 +232,48 @@ def test_no_new_event_keeps_the_cursor(monkeypatch):
     assert (changes.newest_id, changes.newest_day, changes.processes) == (4, "2026-10-30", set())
 
 
-def test_the_newest_event_is_the_highest_id_on_the_first_page():
+def test_the_newest_event_is_the_highest_id_of_the_first_and_last_pages():
     feed, client = feed_of({1: [ev(7), ev(9, created_at="2026-11-03 08:00:00"), ev(8)], 2: [ev(1)]}, {})
     report = ReadReport("tasks", "o")
     assert feed.newest("o", report) == (9, "2026-11-03")
     assert feed.newest("o", report) == (9, "2026-11-03")
-    assert len(client.asked) == report.requests == 1
+    assert len(client.asked) == report.requests == 2
+    assert [params["page"] for _, params in client.asked] == [1, 2]
+
+
+def test_a_feed_of_one_page_costs_one_request():
+    feed, client = feed_of({1: [ev(3), ev(2), ev(1)]}, {})
+    report = ReadReport("tasks", "o")
+    assert feed.newest("o", report) == (3, "2026-11-01") and report.requests == len(client.asked) == 1
+
+
+OLDEST_FIRST = {1: [ev(1), ev(2), ev(3)], 2: [ev(4), ev(5), ev(6)], 3: [ev(7), ev(8), ev(9, created_at="2026-11-02T01:00:00Z")]}
+WITHIN_PAGES = {1: [ev(3), ev(2), ev(1)], 2: [ev(6), ev(5), ev(4)], 3: [ev(9, created_at="2026-11-02T01:00:00Z"), ev(8), ev(7)]}
+
+
+@pytest.mark.parametrize("pages", [OLDEST_FIRST, WITHIN_PAGES], ids=["oldest-first", "sorted-within-pages"])
+def test_the_newest_event_is_found_when_the_server_ignores_sort(pages):
+    """Defect 3 of issue 16: page 1 of a server that ignores `sort` holds the OLDEST events."""
+    feed, client = feed_of(pages, {})
+    report = ReadReport("tasks", "o")
+    assert feed.newest("o", report) == (9, "2026-11-02")
+    assert [params["page"] for _, params in client.asked] == [1, 3] and report.requests == 2
+
+
+def test_the_newest_events_day_is_its_utc_day():
+    """Defect 4 of issue 16: 01:00 at +05:30 on 12-02 is 19:30 UTC on 12-01."""
+    feed, _ = feed_of({1: [ev(9, created_at="2026-12-02T01:00:00+05:30")]}, {})
+    assert feed.newest("o", ReadReport("tasks", "o")) == (9, "2026-12-01")
+
+
+def test_the_feed_is_read_from_the_day_before_the_cursors_utc_day(monkeypatch):
+    """Defect 4 of issue 16: the server's `created_after` day may lag UTC by up to a day."""
+    monkeypatch.setattr(workflow_incremental, "loaded_where", lambda *a: [])
+    feed, client = feed_of({1: [ev(12, auditable_type="Run", auditable_id="r12",
+                                   created_at="2026-12-02T23:30:00-05:00")]}, {})
+    changes = feed.changes("o", 11, "2026-12-02", ReadReport("p", "o"))
+    assert client.asked[0][1]["created_after"] == "2026-12-01"
+    assert (changes.newest_id, changes.newest_day) == (12, "2026-12-03")
 
 
 # ------------------------------------------------------------------ a single read
@@ -355,7 +403,7 @@ def test_every_request_names_the_org_and_counts_in_the_report(monkeypatch):
     assert report.requests == 5 + 2
     assert calls == [("tasks", "o", "id", ["t3"], "delete")]
     assert [path for path, _ in client.asked] == ["organizations/o/activity-feeds", "organizations/o/tasks/t3"]
-    assert client.asked[0][1]["created_after"] == "2026-10-30"
+    assert client.asked[0][1]["created_after"] == "2026-10-29"  # the day before the cursor's
     assert client.asked[1][1] == dict(TASKS.params)
     report = ReadReport("tasks", "o", requests=5)
     assert feed.newest("o", report) == (3, "2026-11-01")  # learned from the read: no request

@@ -78,6 +78,10 @@ CASES = {
     "sweep-interval-negative": ([], {"SOURCES__TALLYFY__SWEEP_INTERVAL_HOURS": "-1"}, "sweep_interval_hours"),
     "sweep-interval-nan": ([], {"SOURCES__TALLYFY__SWEEP_INTERVAL_HOURS": "nan"}, "sweep_interval_hours"),
     "sweep-interval-infinite": ([], {"SOURCES__TALLYFY__SWEEP_INTERVAL_HOURS": "inf"}, "sweep_interval_hours"),
+    # issue 16, defect 5: passed validation, then the second run failed with OverflowError
+    "sweep-interval-huge": ([], {"SOURCES__TALLYFY__SWEEP_INTERVAL_HOURS": "1e11"},
+                            "must be a number of hours from 0 to 8760"),
+    "sweep-interval-over-a-year": ([], {"SOURCES__TALLYFY__SWEEP_INTERVAL_HOURS": "8761"}, "from 0 to 8760"),
 }
 
 
@@ -135,3 +139,14 @@ def test_max_attempts_and_request_timeout_take_only_sensible_numbers(setting, va
             check(value)
     else:
         assert check(value) == ok
+
+
+@pytest.mark.parametrize("value, ok", [(0, 0.0), ("24", 24.0), (8760, 8760.0), (8760.5, None), (1e11, None)])
+def test_sweep_interval_hours_is_at_most_a_year(value, ok):
+    from tallyfy_source.errors import ConfigError
+    from tallyfy_source.validation import check_sweep_interval_hours
+    if ok is None:
+        with pytest.raises(ConfigError, match="from 0 to 8760"):
+            check_sweep_interval_hours(value)
+    else:
+        assert check_sweep_interval_hours(value) == ok

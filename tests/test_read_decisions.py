@@ -1660,3 +1660,31 @@ def test_only_a_404_naming_the_record_proves_it_deleted(body, key, proves):
     from tallyfy_source.reading import names_a_missing_record
 
     assert names_a_missing_record(_Answer(body), key) is proves
+
+
+# ------------------------------------------------------------------ when a sweep is due (issue 16, defect 6)
+SLOT = datetime(2026, 12, 1, 2, 0, 0, tzinfo=timezone.utc)
+
+
+@pytest.mark.parametrize("elapsed, due", [
+    (timedelta(hours=24), True),
+    (timedelta(hours=24) - timedelta(seconds=40), True),  # a daily job that started 40 s early
+    (timedelta(hours=23, minutes=1), True),  # at most an hour early
+    (timedelta(hours=22, minutes=59), False),
+    (timedelta(hours=1), False),
+])
+def test_a_daily_schedule_with_a_24_hour_interval_sweeps_every_day(elapsed, due):
+    from tallyfy_source.source import sweep_is_due
+    assert sweep_is_due(SLOT.isoformat(), 24, SLOT + elapsed) is due
+
+
+@pytest.mark.parametrize("hours, elapsed_minutes, due", [(1, 54, True), (1, 53, False), (0.5, 27, True),
+                                                         (0.5, 26, False), (0, 0, True)])
+def test_a_short_interval_may_come_a_tenth_early(hours, elapsed_minutes, due):
+    from tallyfy_source.source import sweep_is_due
+    assert sweep_is_due(SLOT.isoformat(), hours, SLOT + timedelta(minutes=elapsed_minutes)) is due
+
+
+def test_no_sweep_yet_or_an_unreadable_one_is_due():
+    from tallyfy_source.source import sweep_is_due
+    assert sweep_is_due(None, 24, SLOT) and sweep_is_due("", 24, SLOT) and sweep_is_due("garbage", 24, SLOT)
