@@ -243,6 +243,12 @@ def _seconds_between(later: str, earlier: str) -> str:
             f" - CAST(EXTRACT(EPOCH FROM {earlier}) AS DOUBLE PRECISION)")
 
 
+def _archived(alias: str) -> str:
+    """Archived, as the walk that found the record says (`is_archived`); rows loaded before that
+    column existed fall back on `archived_at`."""
+    return f"COALESCE({alias}.is_archived, {alias}.archived_at IS NOT NULL)"
+
+
 _NOW_EPOCH = "CAST(EXTRACT(EPOCH FROM CURRENT_TIMESTAMP) AS DOUBLE PRECISION)"
 
 #: one row per task with the flags every workflow view counts by (a CTE body; named columns, not
@@ -254,9 +260,9 @@ task_facts AS (
         t.step_id, t.position, t.created_at, t.started_at, t.deadline, t.completed_at, t.completer_id,
         t.archived_at,
         CASE WHEN t.status = 'completed' THEN TRUE ELSE FALSE END AS is_completed,
-        CASE WHEN COALESCE(t.status, '') NOT IN ('completed', 'auto-skipped') AND t.archived_at IS NULL
+        CASE WHEN COALESCE(t.status, '') NOT IN ('completed', 'auto-skipped') AND NOT {_archived("t")}
              THEN TRUE ELSE FALSE END AS is_open,
-        CASE WHEN COALESCE(t.status, '') NOT IN ('completed', 'auto-skipped') AND t.archived_at IS NULL
+        CASE WHEN COALESCE(t.status, '') NOT IN ('completed', 'auto-skipped') AND NOT {_archived("t")}
                   AND t.deadline < CURRENT_TIMESTAMP
              THEN TRUE ELSE FALSE END AS is_overdue,
         CASE WHEN t.status = 'completed' AND t.deadline IS NOT NULL AND t.completed_at IS NOT NULL
@@ -362,7 +368,7 @@ process_tasks AS (
 ), processes_started AS (
     SELECT
         p.org_id, p.id, p.name, p.template_id, p.checklist_id, p.checklist_title, p.status, p.archived_at,
-        p.completed_at, p.due_date,
+        {_archived("p")} AS is_archived, p.completed_at, p.due_date,
         COALESCE(p.started_at, p.created_at) AS started,
         CASE WHEN p.status = 'complete' THEN TRUE ELSE FALSE END AS is_completed
     FROM {{processes}} p
@@ -375,7 +381,7 @@ SELECT
     COALESCE(tm.title, p.checklist_title) AS template_title,
     p.status,
     p.is_completed,
-    CASE WHEN p.archived_at IS NULL THEN FALSE ELSE TRUE END AS is_archived,
+    p.is_archived,
     p.started AS started_at,
     p.completed_at,
     p.due_date,
@@ -406,7 +412,7 @@ WITH runs AS (
         p.org_id,
         COALESCE(p.template_id, p.checklist_id) AS template_id,
         COALESCE(p.started_at, p.created_at) AS started,
-        CASE WHEN p.archived_at IS NOT NULL THEN 'archived'
+        CASE WHEN {_archived("p")} THEN 'archived'
              WHEN p.status = 'complete' THEN 'completed'
              ELSE 'active' END AS state,
         CASE WHEN p.status = 'complete' AND p.completed_at IS NOT NULL
@@ -436,7 +442,7 @@ SELECT
     tm.title,
     tm.type,
     tm.status,
-    CASE WHEN tm.archived_at IS NULL THEN FALSE ELSE TRUE END AS is_archived,
+    {_archived("tm")} AS is_archived,
     tm.created_at,
     CAST(COALESCE(l.launches, 0) AS BIGINT) AS launches,
     CAST(COALESCE(l.active_processes, 0) AS BIGINT) AS active_processes,

@@ -65,7 +65,7 @@ COLUMNS: Dict[str, TTableSchemaColumns] = {
 TEMPLATE_COLUMNS = _cols(
     org_id="text", id="text", title="text", summary="text", starred="bool", type="text",
     status="text", owner_id="bigint", created_by="bigint", steps_count="bigint",
-    is_pinned="bool", created_at=TS, updated_at=TS, archived_at=TS,
+    is_pinned="bool", created_at=TS, updated_at=TS, archived_at=TS, is_archived="bool",
 )
 TEMPLATE_STEP_COLUMNS = _cols(
     id="text", checklist_id="text", alias="text", title="text", summary="text", position="bigint",
@@ -81,7 +81,7 @@ PROCESS_COLUMNS = _cols(
     started_by="bigint", owner_id="bigint", prerun_status="text", prerun_completed_at=TS,
     created_at=TS, started_at=TS, updated_at=TS, archived_at=TS, completed_at=TS, due_date=TS,
     due_date_passed="bool", late_tasks="bigint", has_open_issue="bool", parent_id="text",
-    max_task_deadline=TS,
+    max_task_deadline=TS, is_archived="bool",
 )
 KICKOFF_ANSWER_COLUMNS = _cols(field_id="text", label="text", value_text="text", value_json="text")
 
@@ -90,7 +90,7 @@ TASK_COLUMNS = _cols(
     step_id="text", alias="text", status="text", status_label="text", task_type="text",
     position="bigint", is_oneoff_task="bool", deadline=TS, started_at=TS, created_at=TS,
     updated_at=TS, completed_at=TS, completer_id="bigint", starter_id="bigint", archived_at=TS,
-    problem="bool", is_approved="bool", run_status="text",
+    problem="bool", is_approved="bool", run_status="text", is_archived="bool",
 )
 TASK_ASSIGNEE_COLUMNS = _cols(kind="text", member_id="bigint", guest_email="text", group_id="text")
 TASK_FORM_FIELD_COLUMNS = _cols(field_id="text", label="text", field_type="text", value_text="text",
@@ -107,7 +107,7 @@ ACTIVITY_COLUMNS = _cols(
     org_id="text", id="bigint", verb="text", source="text", actor_id="bigint", actor_type="text",
     actor_email="text", actor_name="text",
     auditable_type="text", auditable_id="text", parentable_type="text", parentable_id="text",
-    type="text", description="text", field="text", old_value="text", text="text", references="text",
+    type="text", description="text", field="text", old_value="text", text="text", references_json="text",
     undoable="bool", created_at=TS,
 )
 

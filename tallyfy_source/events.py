@@ -11,7 +11,8 @@ The `activity` table holds plain columns (the rule is in the README, "The activi
 - a one-element list is its element; a list of several values is their texts joined with ", "
   (`actor_id`, `actor_email` and `actor_name` are the first actor's); an empty list is null;
 - record and actor types are the class's short name (`App\\Models\\Task` -> `Task`);
-- a value that is an object (or a list of objects) is kept as JSON text;
+- a value that is an object (or a list of objects) is kept as JSON text; `references` is always
+  JSON text, in `references_json` (`references` is a reserved word in SQL);
 - the Fractal includes `audit`, `parent`, `origin` and the state snapshots are not loaded (the
   connector never asks for them; they are copies of records the other tables hold).
 """
@@ -22,7 +23,7 @@ from typing import Any, Dict, List, Optional
 Row = Dict[str, Any]
 
 #: fields a server may serve as lists (the documented form) or as scalars (the bare form)
-LIST_FIELDS = ("verb", "source", "actor_type", "type", "description", "field", "old_value", "text", "references")
+LIST_FIELDS = ("verb", "source", "actor_type", "type", "description", "field", "old_value", "text")
 #: includes and snapshots that are never loaded
 NOT_LOADED = ("audit", "parent", "origin", "audit_state", "parent_state", "actor", "organization_id")
 
@@ -88,6 +89,9 @@ def event_row(event: Row) -> Row:
         if name in row:
             row[name] = _text(as_values(row[name]))
     row.update(_actor(event))
+    if "references" in row:
+        refs = as_values(row.pop("references"))
+        row["references_json"] = json.dumps(refs, sort_keys=True, separators=(",", ":"), default=str) if refs else None
     for name in ("auditable_type", "parentable_type", "type"):
         if event.get(name) is not None:
             row[name] = short_name(event.get(name))

@@ -122,8 +122,17 @@ def step_row(step: Row) -> Row:
     return _times(out, WORKFLOW_CHILD_COLUMNS["templates"]["steps"])
 
 
-def template_row(row: Row) -> Row:
+def archived_flag(row: Row, archived: Optional[bool] = None) -> Row:
+    """`is_archived`: known from the walk that found the record (`archived=only`: True; the walk
+    without `archived`: False), else (a single read) from `archived_at`, which list answers may
+    leave out (the templates list does)."""
+    row["is_archived"] = bool(row.get("archived_at")) if archived is None else (archived or bool(row.get("archived_at")))
+    return row
+
+
+def template_row(row: Row, archived: Optional[bool] = None) -> Row:
     unify_update_time(row)
+    archived_flag(row, archived)
     for item_only in ("prerun", "automated_actions"):  # single reads only: not list columns
         row.pop(item_only, None)
     row["steps"] = [step_row(s) for s in _as_list(row.pop("steps", None)) if isinstance(s, dict)]
@@ -143,9 +152,11 @@ def kickoff_answers(prerun: Any, labels: Optional[Callable[[], Dict[str, str]]] 
              **value_columns(v)} for k, v in pairs]
 
 
-def process_row(row: Row, labels: Optional[Callable[[Any], Dict[str, str]]] = None) -> Row:
+def process_row(row: Row, labels: Optional[Callable[[Any], Dict[str, str]]] = None,
+                archived: Optional[bool] = None) -> Row:
     """A process's row; `labels(template_id)` gives its template's kick-off field labels."""
     unify_update_time(row)
+    archived_flag(row, archived)
     row["template_id"] = row.get("checklist_id")  # checklist_id is kept too
     template = row["template_id"]
     row["kickoff_answers"] = kickoff_answers(_unwrap(row.pop("prerun", None)),
@@ -178,9 +189,10 @@ def comment_row(comment: Row, task: Row, org_id: str) -> Row:
     return _times(row, COLUMNS[COMMENTS_TABLE])
 
 
-def task_row(row: Row) -> Tuple[Row, List[Row]]:
+def task_row(row: Row, archived: Optional[bool] = None) -> Tuple[Row, List[Row]]:
     """A task's row (with its child lists) and its comments' rows."""
     unify_update_time(row)
+    archived_flag(row, archived)
     row["assignees"] = assignees(row.pop("owners", None))
     row["tags"] = tag_links(row.pop("tags", None))
     row["form_fields"] = form_field_rows(row.pop("form_fields", None))
@@ -219,17 +231,18 @@ class WorkflowRead:
     def reports(self) -> List[ReadReport]:
         return [w.report for w in self.walks]
 
-    def shape(self, rows: List[Row]) -> Iterator[Any]:
-        """Shaped rows of one page (tasks: then the comments of those tasks)."""
+    def shape(self, rows: List[Row], archived: Optional[bool] = None) -> Iterator[Any]:
+        """Shaped rows of one page (tasks: then the comments of those tasks); `archived`: what
+        the walk that found them says (None: a single read)."""
         if self.endpoint.resource == "processes":
-            yield [process_row(r, self.labels) for r in rows]
+            yield [process_row(r, self.labels, archived) for r in rows]
             return
         if self.endpoint.resource != "tasks":
-            yield [template_row(r) for r in rows]
+            yield [template_row(r, archived) for r in rows]
             return
         tasks, comments = [], []
         for raw in rows:
-            task, its_comments = task_row(raw)
+            task, its_comments = task_row(raw, archived)
             tasks.append(task)
             self.read_tasks.add(str(task["id"]))
             self.seen_comments.update(str(c["id"]) for c in its_comments)
@@ -241,11 +254,11 @@ class WorkflowRead:
     def rows(self, now: datetime) -> Iterator[Any]:
         first, second = self.walks
         for rows in first.rows():
-            yield from self.shape(rows)
+            yield from self.shape(rows, archived=False)
         for rows in second.rows():
             fresh = [r for r in rows if str(r.get("id")) not in first.seen]  # seen by both: keep one
             if fresh:
-                yield from self.shape(fresh)
+                yield from self.shape(fresh, archived=True)
         second.report.mode = "full, archived=only"
         if first.may_sweep and second.may_sweep:
             yield from self.sweep(now)

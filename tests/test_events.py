@@ -34,7 +34,7 @@ def test_the_documented_event_becomes_plain_columns():
         "actor_email": "ana@example.com", "actor_name": "Ana Lima", "auditable_type": "Task",
         "auditable_id": "t1", "parentable_type": "Run", "parentable_id": "r1", "type": "Task",
         "description": "Completed task: Review", "field": None, "old_value": None, "text": None,
-        "references": None, "created_at": "2025-03-15T10:30:00Z", "undoable": False,
+        "references_json": None, "created_at": "2025-03-15T10:30:00Z", "undoable": False,
     }
     assert not [k for k, v in row.items() if isinstance(v, (list, dict))]  # no child table can grow
 
@@ -54,6 +54,11 @@ def test_several_values_are_joined_and_the_first_actor_is_kept():
     assert (row["actor_id"], row["actor_email"], row["actor_name"]) == (5, "a@x.io", "A B")
     assert row["field"] is None  # an empty list
     assert row["old_value"] == '{"id":1,"text":"x"}'  # an object stays JSON text
+
+
+def test_references_are_json_text_under_a_name_sql_does_not_reserve():
+    row = event_row(dict(BARE, references=[{"id": "r1", "type": "Run"}]))
+    assert row["references_json"] == '[{"id":"r1","type":"Run"}]' and "references" not in row
 
 
 def test_an_unknown_nested_field_is_json_text_not_a_child_table():
