@@ -165,13 +165,33 @@ def process_row(row: Row, labels: Optional[Callable[[Any], Dict[str, str]]] = No
     return _times(row, COLUMNS["processes"])
 
 
+def _owner(who: Any, key: str) -> Any:
+    """One owner as its id: the org-wide task list serves members as objects `{id, full_name}`,
+    get-task and the SDK as bare ids; guests may come as `{email, ...}`, groups as `{id, ...}`."""
+    if isinstance(who, dict):
+        who = who.get(key) if who.get(key) is not None else who.get("id")
+    return who
+
+
+def _member_id(value: Any) -> Optional[int]:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
 def assignees(owners: Any) -> List[Row]:
+    owners = _unwrap(owners)
     owners = owners if isinstance(owners, dict) else {}
     out: List[Row] = []
-    for kind, field, source in (("member", "member_id", "users"), ("guest", "guest_email", "guests"),
-                                ("group", "group_id", "groups")):
+    for kind, field, source, key in (("member", "member_id", "users", "id"), ("guest", "guest_email", "guests", "email"),
+                                     ("group", "group_id", "groups", "id")):
         for who in _as_list(owners.get(source)):
-            out.append({"kind": kind, "member_id": None, "guest_email": None, "group_id": None, field: who})
+            value = _owner(who, key)
+            if value is None:
+                continue
+            value = _member_id(value) if kind == "member" else str(value)
+            out.append({"kind": kind, "member_id": None, "guest_email": None, "group_id": None, field: value})
     return out
 
 
