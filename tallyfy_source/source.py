@@ -20,7 +20,7 @@ from .budget import RequestBudget
 from .client import RetryableStatus, UnreadableBody, describe_failure, make_client, make_session
 from .columns import COLUMNS, GROUP_GUEST_COLUMNS, GROUP_MEMBER_COLUMNS, WORKFLOW_CHILD_COLUMNS
 from .deletes import DELETED_COLUMN, MISSING_SINCE_COLUMN, absent_keys, last_loaded, removal_rows
-from .endpoints import (ACTIVITY, DEFAULT_BASE_URL, ENDPOINTS, MAX_PER_PAGE, WORKFLOW_ENDPOINTS, Endpoint,
+from .endpoints import (ACTIVITY, COMMENTS_TABLE, DEFAULT_BASE_URL, ENDPOINTS, MAX_PER_PAGE, WORKFLOW_ENDPOINTS, Endpoint,
                         dlt_resource_names)
 from .errors import PaginationError, TallyfyAPIError, stops_every_org
 from .reading import Cursor, EndpointRead, ReadOptions, ReadReport
@@ -196,8 +196,14 @@ def workflow_resource(endpoint: Endpoint, client: RESTClient, org_ids: Sequence[
     """Templates, processes or tasks (+ comments): a full read when a sweep is due, else the
     changes the activity feed names, read once per org and run through the shared `feed`
     (see `workflow_incremental.py`); not selected unless named."""
-    return merged_resource(workflow_rows, endpoint, client, endpoint, org_ids, options, reports, feed,
-                           selected=False)
+    resource = merged_resource(workflow_rows, endpoint, client, endpoint, org_ids, options, reports, feed,
+                               selected=False)
+    if endpoint.resource == "tasks":
+        # the comments this resource also yields (`workflow.comments_hints`) are a table variant,
+        # which dlt starts from a copy of the resource's hints: without this reset the comments
+        # table would carry every task column too, always null (issue 16, defect 8)
+        resource.apply_hints(table_name=COMMENTS_TABLE, columns={}, nested_hints={}, create_table_variant=True)
+    return resource
 
 
 def activity_resource(client: RESTClient, org_ids: Sequence[str], options: ReadOptions,

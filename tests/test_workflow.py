@@ -12,6 +12,8 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
+from tallyfy_source.columns import COLUMNS
+
 from pipelines.tallyfy_pipeline import main
 from tallyfy_source.simulator import Simulator, SyntheticOrg, change_between
 from tallyfy_source.simulator.faults import Fault, FaultPlan
@@ -249,6 +251,11 @@ def test_declared_types_and_timestamps(sim, duckdb_loader):
     assert types["tasks__assignees.member_id"] == "BIGINT"
     assert not [c for c in types if "__v_" in c], "variant columns appeared"
     assert not [t for t in {c.split(".")[0] for c in types} if t.startswith(("comments__", "activity__"))]
+    # the comments table has its own columns only, none of the tasks' (issue 16, defect 8)
+    comments = {c.split(".", 1)[1] for c in types if c.startswith("comments.")}
+    assert comments == set(COLUMNS["comments"]) | {"_tallyfy_deleted", "missing_since", "_dlt_load_id", "_dlt_id"}
+    assert types["tasks.is_archived"] == types["processes.is_archived"] == types["templates.is_archived"] == "BOOLEAN"
+    assert types["activity.actor_id"] == "BIGINT" and types["activity.undoable"] == "BOOLEAN"
 
 
 # ------------------------------------------------------------------ changes
