@@ -127,8 +127,13 @@ def endpoint_rows(
                 for rows in confirm_missing(read, now):
                     if rows:
                         yield as_table(rows)
-                if not read.report.unconfirmed:
+                # a walk that saw the org move (a total changing between pages, rows moving) may
+                # have read a record that was deleted before it ended: not a complete sweep, so
+                # the next run sweeps again and confirms what is gone by then
+                if not read.report.unconfirmed and read.report.clean:
                     sweeps[org_id] = now.isoformat()
+                else:
+                    sweeps.pop(org_id, None)
         except READ_FAILURES as error:
             if stops_every_org(error):
                 raise

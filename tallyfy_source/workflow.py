@@ -381,8 +381,11 @@ def workflow_rows(client: RESTClient, endpoint: Endpoint, org_ids: Sequence[str]
         # next run reads the feed from there and refetches what it names, the missed record too.
         if labels is not None:
             kept["labels"] = labels.known
-        if all(w.may_sweep for w in read.walks) and not any(r.unconfirmed for r in read.reports):
+        if (all(w.may_sweep for w in read.walks) and not any(r.unconfirmed for r in read.reports)
+                and all(r.clean for r in read.reports)):
             kept["last_sweep"] = now.isoformat()
+        else:  # not a complete sweep (a walk saw the org move, a key unconfirmed): the next run sweeps
+            kept.pop("last_sweep", None)
         state[org_id] = kept
         for report in read.reports:
             logger.info("%s of org %s: %s read, %d requests, %d rows read, %d deleted upstream", endpoint.resource,

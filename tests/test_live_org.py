@@ -105,9 +105,12 @@ def test_a_key_missing_from_a_sweep_is_deleted_only_on_a_404_naming_the_record(l
 
 
 # ------------------------------------------------------------------ 3. deleted during a sweep
-def test_a_group_deleted_during_its_sweep_is_reported_as_the_table_holds_it_and_gone_after_the_next(live, tmp_path):
+def test_a_group_deleted_during_its_sweep_is_reported_as_the_table_holds_it_and_gone_after_the_next_run(
+        live, tmp_path):
     """The group was read (page 1) before it was deleted: this sweep cannot know, so it reports
-    nothing missing and the table keeps it; the next sweep removes it with its child rows."""
+    nothing missing and the table keeps it. The sweep saw the total drop, so it was not a
+    complete sweep: the NEXT run (no sweep forced, the interval far from over) sweeps again and
+    removes it with its child rows (issue 16)."""
     org = live.org
     loader = Loader(live, tmp_path)
     loader.run(per_page=PER_PAGE, resources=["groups"])
@@ -118,7 +121,8 @@ def test_a_group_deleted_during_its_sweep_is_reported_as_the_table_holds_it_and_
     held = loader.rows(f"SELECT count(*) FROM tallyfy.groups WHERE id = '{victim}'")[0][0]
     assert (held, report_of(loader, "groups").missing) == (1, 0)  # what the report says is true
     live.faults = None
-    loader.run(per_page=PER_PAGE, resources=["groups"], sweep=True)
+    loader.run(per_page=PER_PAGE, resources=["groups"], sweep_interval_hours=24)
+    assert report_of(loader, "groups").mode == "full" and report_of(loader, "groups").missing == 1
     assert loader.rows(f"SELECT count(*) FROM tallyfy.groups WHERE id = '{victim}'") == [(0,)]
     assert loader.rows("SELECT count(*) FROM tallyfy.groups__members m LEFT JOIN tallyfy.groups g"
                        " ON m._dlt_parent_id = g._dlt_id WHERE g._dlt_id IS NULL") == [(0,)]
@@ -216,3 +220,24 @@ def test_rows_moving_during_an_incremental_walk_keep_the_cursor_until_a_clean_wa
     loader.run(per_page=PER_PAGE, resources=["members"])
     assert {m for (m,) in loader.rows("SELECT id FROM tallyfy.members WHERE job_title = 'Changed before the run'")} \
         >= set(ids[:15]) - {newest[2]}
+
+
+def test_a_workflow_sweep_that_saw_the_org_move_is_repeated_by_the_next_run(tmp_path):
+    """A process deleted while the processes walk reads (after its page was read) stays loaded
+    after that sweep; the sweep saw the total drop, so the next run is a sweep again, not a
+    feed read, and the process is gone after it, whatever the feed says."""
+    org = SyntheticOrg.generate("0123456789abcdef0123456789abcdef", seed=7, members=12, groups=4, tags=10, guests=5,
+                                templates=3, processes=25, oneoff_tasks=3)
+    with Simulator(orgs=[org], token=TOKEN) as live:
+        loader = Loader(live, tmp_path)
+        resources = ["templates", "processes", "tasks", "activity"]
+        loader.run(per_page=PER_PAGE, resources=resources)
+        first_page = [r["id"] for r in org.served("runs", query={})][:PER_PAGE]
+        live.faults = FaultPlan([change_between("runs", 2, lambda: org.delete_process(first_page[0]))])
+        org.drop_next_events(1)  # and the feed never says so: only a sweep can find it
+        loader.run(per_page=PER_PAGE, resources=resources, sweep=True)
+        assert loader.rows(f"SELECT count(*) FROM tallyfy.processes WHERE id = '{first_page[0]}'") == [(1,)]
+        live.faults = None
+        loader.run(per_page=PER_PAGE, resources=resources, sweep_interval_hours=24)
+        assert {r.mode for r in loader.reports if r.resource == "processes"} == {"full", "full, archived=only"}
+        assert loader.rows(f"SELECT count(*) FROM tallyfy.processes WHERE id = '{first_page[0]}'") == [(0,)]
