@@ -456,6 +456,15 @@ def activity_rows(client: RESTClient, org_ids: Sequence[str], options: ReadOptio
             report.error = describe_failure(error)
             logger.error("activity of org %s failed, other orgs go on: %s", org_id, report.error)
             continue
+        if sweep and not report.clean:
+            # events moved between pages while the sweep read (an event written between two pages
+            # requested side by side can push one past both): the stored window stays, and the
+            # next run sweeps it again
+            kept.update(start=start)
+            kept.pop("last_sweep", None)
+            state[org_id] = kept
+            logger.info("activity of org %s: events moved while the sweep read; the next run sweeps again", org_id)
+            continue
         newest_day = max(after, kept.get("newest_day") or after, utc_day(newest) if newest else after)
         kept.update(start=start, newest_day=newest_day, newest_id=top)
         if sweep:

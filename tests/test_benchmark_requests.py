@@ -79,14 +79,14 @@ def test_workflow_request_counts_of_full_noop_changed_and_sweep_runs():
     walks = {r: pages(len(org.served(r, query={}))) + pages(len(org.served(r, query={"archived": "only"})))
              for r in ("checklists", "runs", "tasks")}
     directory = {r: full_read_requests(r, getattr(org, r)) for r in ("members", "groups", "tags", "guests")}
-    feed = pages(len(org.served("activity", query={"created_after": "2025-01-01"}))) + 1
-    assert walks == {"checklists": 2, "runs": 2, "tasks": 7} and feed == 9  # 508 tasks, 724 events
+    feed = pages(len(org.served("activity", query={"created_after": "2025-01-01"}))) + 2  # + first, last page
+    assert walks == {"checklists": 2, "runs": 2, "tasks": 7} and feed == 10  # 508 tasks, 724 events
     labelled = len({r["checklist_id"] for r in org.values("runs") if r["prerun"]})  # kick-off labels
     assert labelled == 2
     full = runs["full_full"]
     assert full["requests_by_resource"] == {**directory, **walks, "checklists": 2 + labelled,
                                             "activity": feed} == data["expected"]["full"]
-    assert full["requests_by_kind"]["item"] == labelled and full["requests"] == 24 + labelled
+    assert full["requests_by_kind"]["item"] == labelled and full["requests"] == 25 + labelled
     assert full["rows"]["tasks"] == org.count("tasks") and full["rows"]["comments"] == data["figures"]["full"]["comments"]
 
     # no change, between sweeps: members one newest-first page (its only one: no probe), groups,
@@ -101,8 +101,8 @@ def test_workflow_request_counts_of_full_noop_changed_and_sweep_runs():
     assert changed["requests_by_resource"] == {**noop, "runs": 5}
     assert changed["requests_by_kind"]["item"] == 5
     # the next sweep: every list page again and the labels again, nothing to confirm; the feed's
-    # first page for the cursor and the activity resource's sweep from the day before the last one
+    # first and last pages for the cursor and the activity resource's sweep from the day before the last one
     sweep = runs["full_sweep"]
-    assert sweep["requests_by_resource"] == {**directory, **walks, "checklists": 2 + labelled, "activity": 2}
+    assert sweep["requests_by_resource"] == {**directory, **walks, "checklists": 2 + labelled, "activity": 3}
     assert sweep["requests_by_kind"]["item"] == labelled
     assert all(run["status_429"] == 0 for run in runs.values())

@@ -214,7 +214,8 @@ def test_a_record_a_disturbed_sweep_missed_is_loaded_by_the_next_quiet_run(tmp_p
     already read: neither walk sees it, and it was never loaded, so no check finds it. The sweep
     used to store the feed's newest event (newer than the task's creation) as the cursor, so the
     next quiet run, reading the feed from there, never learnt of the task: it stayed missing until
-    the next sweep. A sweep whose walks saw rows move keeps the cursor where it was."""
+    the next sweep. A sweep whose walks saw rows move keeps the cursor where it was, and is not
+    a complete sweep: the next run sweeps again (issue 16)."""
     org = SyntheticOrg.generate(ORG, seed=9, **PROPERTY_SIZE)
     with Simulator(orgs=[org], token=TOKEN) as sim:
         loader = Loader(sim, tmp_path)
@@ -226,7 +227,9 @@ def test_a_record_a_disturbed_sweep_missed_is_loaded_by_the_next_quiet_run(tmp_p
         sim.faults = FaultPlan([change_between("tasks", 2, lambda: org.archive_process(run))])
         loader.run(resources=WORKFLOW, per_page=place, concurrency=1, sweep_interval_hours=0)
         assert sim.faults.fired and not loader.rows(f"SELECT id FROM tallyfy.tasks WHERE id = '{task}'")
+        state = feed_state(loader, "tasks")
+        assert "last_sweep" not in state  # not a complete sweep: rows moved
         sim.faults = None
-        loader.run(resources=WORKFLOW, per_page=5)  # quiet, incremental
-        assert {r.mode for r in loader.reports if r.resource != "activity"} == {"incremental (activity feed)"}
+        loader.run(resources=WORKFLOW, per_page=5)  # quiet: a sweep again, whatever the interval
+        assert {r.mode for r in loader.reports if r.resource == "tasks"} == {"full", "full, archived=only"}
         assert_workflow_equals_simulator(loader, org)
