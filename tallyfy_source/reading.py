@@ -414,7 +414,8 @@ class EndpointRead:
     def check_missing(self, keys: List[Any]) -> Iterator[Tuple[str, Any, Optional[Row]]]:
         """Ask for each key missing from the sweep by itself: ("deleted", key, None) on a 404
         naming the record, ("exists", key, row) when it is there after all (moved across a page
-        boundary while the sweep read), ("unknown", key, None) otherwise or past the limit."""
+        boundary while the sweep read), ("forbidden", key, None) on a 403 (the token may not read
+        single records), ("unknown", key, None) otherwise or past the limit."""
         for n, key in enumerate(keys):
             if n >= self.options.max_confirmations:
                 yield "unknown", key, None
@@ -431,6 +432,8 @@ class EndpointRead:
             return "unknown", key, None  # still failing after every retry: the next sweep asks again
         if response.status_code == 404:
             return ("deleted" if names_a_missing_record(response, key) else "unknown"), key, None
+        if response.status_code == 403:  # a token that may not read single records (non-admin)
+            return "forbidden", key, None
         if response.status_code != 200:
             return "unknown", key, None
         try:

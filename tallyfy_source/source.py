@@ -112,6 +112,7 @@ def endpoint_rows(
     state = dlt.current.resource_state()
     cursors = state.setdefault("cursors", {})
     sweeps = state.setdefault("last_sweep", {})
+    suspects = state.setdefault("suspects", {})
     for org_id in org_ids:
         now = datetime.now(timezone.utc)
         cursor = Cursor() if options.full_refresh else Cursor.from_state(cursors.get(org_id))
@@ -124,7 +125,7 @@ def endpoint_rows(
             for rows in read.rows():
                 yield as_table(rows)
             if read.may_sweep:
-                for rows in confirm_missing(read, now):
+                for rows in confirm_missing(read, now, suspects=suspects.setdefault(org_id, {})):
                     if rows:
                         yield as_table(rows)
                 # a walk that saw the org move (a total changing between pages, rows moving) may
@@ -150,25 +151,44 @@ def endpoint_rows(
         )
 
 
+#: a key missing from two complete sweeps at least this far apart is deleted when the token may
+#: not confirm it (`GET users/{id}` answers 403 to a non-admin): a record only moves across a
+#: page boundary within one walk, never across two
+SECOND_SIGHTING = timedelta(hours=1)
+
+
 def confirm_missing(read: EndpointRead, now: datetime, seen: Optional[Iterable[Any]] = None,
-                    table: Optional[Endpoint] = None) -> Tuple[List[Dict[str, Any]], List[Dict[str, Any]]]:
+                    table: Optional[Endpoint] = None, suspects: Optional[Dict[str, str]] = None
+                    ) -> Tuple[List[Dict[str, Any]], List[Dict[str, Any]]]:
     """After a complete sweep, the loaded keys it did not see (`seen`, default the walk's own),
     each asked for by itself: (records found after all, to load again; rows that remove or flag
     the ones confirmed deleted). An unanswered one waits for the next sweep (which then runs on
-    the next run); `read.report` counts all three."""
+    the next run); `read.report` counts all three. A key the token may not confirm (403) is
+    remembered in `suspects` (key -> when first found missing; the caller keeps it in the
+    resource state) and deleted when a sweep at least `SECOND_SIGHTING` later misses it again."""
     mode = read.options.deleted_records
     table = table or read.endpoint
     # only the key column is read, and only the absent keys kept: memory holds the suspects
-    suspects = absent_keys(table, read.org_id, mode, read.seen if seen is None else seen)
-    by_key = {str(key): key for key in suspects}
+    absent = absent_keys(table, read.org_id, mode, read.seen if seen is None else seen)
+    by_key = {str(key): key for key in absent}
     gone, found = [], []
     for outcome, key, row in read.check_missing(list(by_key)):
         if outcome == "deleted":
             gone.append({table.key: by_key[key]})
         elif outcome == "exists":
             found.append(row)
+        elif outcome == "forbidden" and suspects is not None:
+            first = parse_timestamp(suspects.get(key))
+            if first is not None and now - first >= SECOND_SIGHTING:
+                gone.append({table.key: by_key[key]})
+                del suspects[key]
+            elif first is None:
+                suspects[key] = now.isoformat()
         else:
             read.report.unconfirmed += 1
+    if suspects is not None:
+        for key in [k for k in suspects if k not in by_key]:  # seen again (or gone): no longer suspect
+            del suspects[key]
     read.report.missing = len(gone)
     read.report.found_on_recheck = len(found)
     return found, removal_rows(table, read.org_id, last_loaded(table, read.org_id, gone, mode), mode, now)

@@ -246,6 +246,7 @@ class WorkflowRead:
         self.read_tasks: Set[str] = set()  # tasks whose full comment list was read
         self.seen_comments: Set[str] = set()
         self.gone_tasks: List[str] = []
+        self.suspects: Dict[str, str] = {}  # keys the token may not confirm (see source.confirm_missing)
 
     @property
     def reports(self) -> List[ReadReport]:
@@ -290,7 +291,7 @@ class WorkflowRead:
         from .source import confirm_missing
 
         first, second = self.walks
-        found, removals = confirm_missing(first, now, seen=chain(first.seen, second.seen))
+        found, removals = confirm_missing(first, now, seen=chain(first.seen, second.seen), suspects=self.suspects)
         if found:
             yield from self.shape(found)
         if removals:
@@ -360,6 +361,7 @@ def workflow_rows(client: RESTClient, endpoint: Endpoint, org_ids: Sequence[str]
                         endpoint.resource, org_id, report.requests, report.rows_read, report.missing)
             continue
         read = WorkflowRead(client, endpoint, org_id, options)
+        read.suspects = kept["suspects"] = dict(kept.get("suspects") or {})
         read.labels = labels = kickoff_labels(client, endpoint, org_id, kept, read.walks[0].report, reread_all=True)
         if reports is not None:
             reports.extend(read.reports)

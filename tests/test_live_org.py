@@ -241,3 +241,62 @@ def test_a_workflow_sweep_that_saw_the_org_move_is_repeated_by_the_next_run(tmp_
         loader.run(per_page=PER_PAGE, resources=resources, sweep_interval_hours=24)
         assert {r.mode for r in loader.reports if r.resource == "processes"} == {"full", "full, archived=only"}
         assert loader.rows(f"SELECT count(*) FROM tallyfy.processes WHERE id = '{first_page[0]}'") == [(0,)]
+
+
+# ------------------------------------------------------------------ a token that may not confirm
+def test_a_member_a_non_admin_token_cannot_confirm_is_deleted_after_two_sweeps_an_hour_apart(live, tmp_path,
+                                                                                            monkeypatch):
+    """`GET users/{id}` answers 403 to a non-admin token (issue 18): a missing member cannot be
+    proved deleted by a 404. It is remembered; the sweep still counts as complete (the next run
+    does not sweep again); a sweep at least an hour later that misses it again deletes it."""
+    from tallyfy_source import source
+    from tallyfy_source.simulator import Fault
+
+    org = live.org
+    loader = Loader(live, tmp_path)
+    loader.run(per_page=PER_PAGE, resources=["members"])
+    victim = org.values("members")[5]["id"]
+    org.delete_member(victim)
+    live.faults = FaultPlan([Fault("status", status=403, item=True, times=None)])
+    loader.run(per_page=PER_PAGE, resources=["members"], sweep=True)
+    report = report_of(loader, "members")
+    assert (report.missing, report.unconfirmed) == (0, 0)
+    assert loader.rows(f"SELECT count(*) FROM tallyfy.members WHERE id = {victim}") == [(1,)]
+    state = loader.pipeline().state["sources"]["tallyfy"]["resources"]["members"]
+    assert list(state["suspects"][org.org_id]) == [str(victim)] and state["last_sweep"][org.org_id]
+    live.reset_counts()
+    loader.run(per_page=PER_PAGE, resources=["members"])  # within the interval: no sweep, no repeat
+    assert report_of(loader, "members").mode != "full" and live.request_count(kind="item") == 0
+    loader.run(per_page=PER_PAGE, resources=["members"], sweep=True)  # a sweep, but too soon
+    assert loader.rows(f"SELECT count(*) FROM tallyfy.members WHERE id = {victim}") == [(1,)]
+    monkeypatch.setattr(source, "SECOND_SIGHTING", source.timedelta(0))  # an hour later
+    loader.run(per_page=PER_PAGE, resources=["members"], sweep=True)
+    assert report_of(loader, "members").missing == 1
+    assert loader.rows(f"SELECT count(*) FROM tallyfy.members WHERE id = {victim}") == [(0,)]
+    state = loader.pipeline().state["sources"]["tallyfy"]["resources"]["members"]
+    assert state["suspects"][org.org_id] == {}
+    assert_tables_equal_simulator(loader, org, resources=["members"])
+
+
+def test_a_suspect_seen_again_is_forgotten(live, tmp_path, monkeypatch):
+    """A member missing once (403, unconfirmable) that a later sweep sees again is no longer a
+    suspect: it is never deleted."""
+    from tallyfy_source import source
+    from tallyfy_source.simulator import Fault
+
+    org = live.org
+    loader = Loader(live, tmp_path)
+    loader.run(per_page=PER_PAGE, resources=["members"])
+    member = org.values("members")[3]["id"]
+    pipeline_state = lambda: loader.pipeline().state["sources"]["tallyfy"]["resources"]["members"]  # noqa: E731
+    live.faults = FaultPlan([Fault("status", status=403, item=True, times=None)])
+    # hidden from one sweep's walk: served as not existing on every list page of that run
+    hidden = org.get("members", member)
+    org.delete_member(member)
+    loader.run(per_page=PER_PAGE, resources=["members"], sweep=True)
+    assert list(pipeline_state()["suspects"][org.org_id]) == [str(member)]
+    org.add_member(**{k: v for k, v in hidden.items() if k not in ("created_at",)})
+    monkeypatch.setattr(source, "SECOND_SIGHTING", source.timedelta(0))
+    loader.run(per_page=PER_PAGE, resources=["members"], sweep=True)
+    assert pipeline_state()["suspects"][org.org_id] == {}
+    assert loader.rows(f"SELECT count(*) FROM tallyfy.members WHERE id = {member}") == [(1,)]
