@@ -20,8 +20,9 @@ from .budget import RequestBudget
 from .client import RetryableStatus, UnreadableBody, describe_failure, make_client, make_session
 from .columns import COLUMNS, GROUP_GUEST_COLUMNS, GROUP_MEMBER_COLUMNS, WORKFLOW_CHILD_COLUMNS
 from .deletes import DELETED_COLUMN, MISSING_SINCE_COLUMN, absent_keys, last_loaded, removal_rows
-from .endpoints import (ACTIVITY, COMMENTS_TABLE, DEFAULT_BASE_URL, ENDPOINTS, MAX_PER_PAGE, WORKFLOW_ENDPOINTS, Endpoint,
+from .endpoints import (ACTIVITY, COMMENTS_TABLE, DEFAULT_BASE_URL, ENDPOINTS, MAX_PER_PAGE, TAGS, WORKFLOW_ENDPOINTS, Endpoint,
                         dlt_resource_names)
+from .history import TAG_STATISTICS_HISTORY, history_hints, tag_statistics_rows
 from .errors import PaginationError, TallyfyAPIError, stops_every_org
 from .reading import Cursor, EndpointRead, ReadOptions, ReadReport
 from .rows import parse_timestamp
@@ -123,6 +124,8 @@ def endpoint_rows(
             reports.append(read.report)
         try:
             for rows in read.rows():
+                if endpoint.resource == TAGS.resource and rows:  # before the Arrow conversion
+                    yield history_hints(tag_statistics_rows(rows, now))
                 yield as_table(rows)
             if read.may_sweep:
                 for rows in confirm_missing(read, now, suspects=suspects.setdefault(org_id, {})):
@@ -212,8 +215,12 @@ def merged_resource(rows: Callable[..., Iterator[Any]], endpoint: Endpoint, *arg
 
 def endpoint_resource(endpoint: Endpoint, client: RESTClient, org_ids: Sequence[str],
                       options: ReadOptions = ReadOptions(), reports: Optional[List[ReadReport]] = None) -> DltResource:
-    """A directory endpoint's resource: cursor, sweeps (see `endpoint_rows`)."""
-    return merged_resource(endpoint_rows, endpoint, client, endpoint, org_ids, options, reports)
+    """A directory endpoint's resource: cursor, sweeps (see `endpoint_rows`); tags also fill
+    `tag_statistics_history` (`history.py`)."""
+    resource = merged_resource(endpoint_rows, endpoint, client, endpoint, org_ids, options, reports)
+    if endpoint.resource == TAGS.resource:  # a variant starts from the resource's hints: only its own columns
+        resource.apply_hints(table_name=TAG_STATISTICS_HISTORY, columns={}, nested_hints={}, create_table_variant=True)
+    return resource
 
 
 def workflow_resource(endpoint: Endpoint, client: RESTClient, org_ids: Sequence[str], options: ReadOptions,
