@@ -51,6 +51,8 @@ STUB_COLUMNS: Dict[str, Tuple[Tuple[str, str], ...]] = {
     "processes": (("_dlt_id", "TEXT"),) + _typed(PROCESS_COLUMNS, list(PROCESS_COLUMNS)),
     "templates": (("_dlt_id", "TEXT"),) + _typed(TEMPLATE_COLUMNS, list(TEMPLATE_COLUMNS)),
     "comments": _typed(COMMENT_COLUMNS, list(COMMENT_COLUMNS)),
+    "templates__tags": _CHILD_KEYS + (("tag_id", "TEXT"),),
+    "processes__tags": _CHILD_KEYS + (("tag_id", "TEXT"),),
 }
 
 
@@ -506,9 +508,48 @@ LEFT JOIN completed c ON c.org_id = m.org_id AND c.member_id = m.id
 """,
 )
 
+#: per tag, the four counts the API serves (`with=statistics`) beside the same counts from the
+#: loaded tag links of templates and processes, archived as `is_archived` says; they should
+#: agree (a data-quality check: a difference means a stale load or a server counting otherwise)
+_STATS = ("active_template", "archived_template", "active_process", "archived_process")
+TAG_STATISTICS_CHECK = View(
+    "tag_statistics_check",
+    required=("tags",),
+    optional=("templates", "templates__tags", "processes", "processes__tags"),
+    sql=f"""
+WITH links AS (
+    SELECT tm.org_id, tt.tag_id,
+           CASE WHEN {_archived("tm")} THEN 'archived_template' ELSE 'active_template' END AS kind
+    FROM {{templates__tags}} tt
+    JOIN {{templates}} tm ON tt._dlt_parent_id = tm._dlt_id
+    UNION ALL
+    SELECT p.org_id, pt.tag_id,
+           CASE WHEN {_archived("p")} THEN 'archived_process' ELSE 'active_process' END AS kind
+    FROM {{processes__tags}} pt
+    JOIN {{processes}} p ON pt._dlt_parent_id = p._dlt_id
+), loaded AS (
+    SELECT org_id, tag_id,
+           {", ".join(f"SUM(CASE WHEN kind = '{k}' THEN 1 ELSE 0 END) AS {k}" for k in _STATS)}
+    FROM links
+    GROUP BY org_id, tag_id
+), side_by_side AS (
+    SELECT t.org_id, t.id AS tag_id, t.title,
+           {", ".join(f"CAST(COALESCE(t.statistics__{k}, 0) AS BIGINT) AS api_{k}s, "
+                      f"CAST(COALESCE(l.{k}, 0) AS BIGINT) AS loaded_{k}s" for k in _STATS)}
+    FROM {{tags}} t
+    LEFT JOIN loaded l ON l.org_id = t.org_id AND l.tag_id = t.id
+)
+SELECT side_by_side.*,
+       {", ".join(f"api_{k}s - loaded_{k}s AS difference_{k}s" for k in _STATS)},
+       CASE WHEN {" AND ".join(f"api_{k}s = loaded_{k}s" for k in _STATS)} THEN TRUE ELSE FALSE END AS agrees
+FROM side_by_side
+""",
+)
+
 WORKFLOW_VIEWS: Tuple[View, ...] = (TASK_PERFORMANCE, PROCESS_CYCLE_TIMES, TEMPLATE_USAGE, MEMBER_WORKLOAD)
 
-VIEWS: Tuple[View, ...] = (TAG_USAGE, GROUP_MEMBERSHIP, MEMBER_DIRECTORY, GROUP_SUMMARY) + WORKFLOW_VIEWS
+VIEWS: Tuple[View, ...] = (TAG_USAGE, TAG_STATISTICS_CHECK, GROUP_MEMBERSHIP, MEMBER_DIRECTORY,
+                           GROUP_SUMMARY) + WORKFLOW_VIEWS
 
 
 def _stub(table: str) -> str:

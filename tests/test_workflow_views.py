@@ -24,7 +24,7 @@ ORG_A = "7e57a0000000000000000000000000aa"
 ORG_B = "7e57b0000000000000000000000000bb"
 DIRECTORY = ["members", "groups", "tags"]
 LOADED = DIRECTORY + ["templates", "processes", "tasks"]
-DIRECTORY_VIEWS = ["tag_usage", "group_membership", "member_directory", "group_summary"]
+DIRECTORY_VIEWS = ["tag_usage", "tag_statistics_check", "group_membership", "member_directory", "group_summary"]
 WF_VIEWS = ["task_performance", "process_cycle_times", "template_usage", "member_workload"]
 KEYS = {"task_performance": ("org_id", "task_id"), "process_cycle_times": ("org_id", "process_id"),
         "template_usage": ("org_id", "template_id"), "member_workload": ("org_id", "member_id")}
@@ -339,3 +339,47 @@ def test_tallyfy_load_lists_and_creates_the_workflow_views(orgs, tmp_path, capsy
         assert f"views: {', '.join(DIRECTORY_VIEWS + WF_VIEWS)}" in capsys.readouterr().out.splitlines()
         loader = Loader(server, tmp_path, dlt.destinations.duckdb(credentials=str(db_path)))
         assert_workflow_views(loader, orgs)
+
+
+def expected_tag_statistics_check(orgs) -> Dict[tuple, Dict[str, Any]]:
+    """From the simulator's own tag links (not its statistics), and its tags' served counts."""
+    out = {}
+    for org in orgs:
+        templates, runs, _, _ = served(org)
+        loaded = {}
+        for kind, records, name in (("checklists", templates, "template"), ("runs", runs, "process")):
+            for (link_kind, subject), links in org.tag_links.items():
+                if link_kind != kind or subject not in records:
+                    continue
+                state = "archived" if records[subject]["is_archived"] else "active"
+                for link in links:
+                    counts = loaded.setdefault(link["tag_id"], {})
+                    counts[f"{state}_{name}"] = counts.get(f"{state}_{name}", 0) + 1
+        for tag in org.served("tags", ["statistics"], query={"all": "true"}):
+            api = _unwrap(tag["statistics"])
+            row = {"title": tag["title"]}
+            for k in ("active_template", "archived_template", "active_process", "archived_process"):
+                row[f"api_{k}s"] = api[k]
+                row[f"loaded_{k}s"] = loaded.get(tag["id"], {}).get(k, 0)
+                row[f"difference_{k}s"] = api[k] - row[f"loaded_{k}s"]
+            row["agrees"] = all(row[f"difference_{k}s"] == 0 for k in
+                                ("active_template", "archived_template", "active_process", "archived_process"))
+            out[(org.org_id, tag["id"])] = row
+    return out
+
+
+def test_tag_statistics_check_shows_the_apis_counts_beside_the_loaded_links(orgs, tmp_path, destination):
+    """The API's counts agree with the loaded links, tag by tag; a count the server gets wrong
+    shows as a difference on that tag alone (issue 19)."""
+    tag = next(t for t in orgs[0].values("tags") if orgs[0].tag_statistics[t["id"]]["active_process"])
+    orgs[0].set_tag_statistics(tag["id"], active_process=orgs[0].tag_statistics[tag["id"]]["active_process"] + 3)
+    with Simulator(orgs=orgs, token=TOKEN) as server:
+        loader = Loader(server, tmp_path, destination)
+        pipeline, _ = loader.run(resources=LOADED)
+        create_views(pipeline)
+        rows = loader.table("tag_statistics_check")
+    got = {(r["org_id"], r["tag_id"]): {k: v for k, v in r.items() if k not in ("org_id", "tag_id")} for r in rows}
+    assert got == expected_tag_statistics_check(orgs)
+    wrong = [k for k, r in got.items() if not r["agrees"]]
+    assert wrong == [(ORG_A, tag["id"])] and got[wrong[0]]["difference_active_processs"] == 3
+    assert sum(r["loaded_active_processs"] for r in got.values()) > 0
