@@ -512,6 +512,7 @@ LEFT JOIN completed c ON c.org_id = m.org_id AND c.member_id = m.id
 #: loaded tag links of templates and processes, archived as `is_archived` says; they should
 #: agree (a data-quality check: a difference means a stale load or a server counting otherwise)
 _STATS = ("active_template", "archived_template", "active_process", "archived_process")
+_PLURAL = {k: k + ("es" if k.endswith("process") else "s") for k in _STATS}
 TAG_STATISTICS_CHECK = View(
     "tag_statistics_check",
     required=("tags",),
@@ -534,14 +535,14 @@ WITH links AS (
     GROUP BY org_id, tag_id
 ), side_by_side AS (
     SELECT t.org_id, t.id AS tag_id, t.title,
-           {", ".join(f"CAST(COALESCE(t.statistics__{k}, 0) AS BIGINT) AS api_{k}s, "
-                      f"CAST(COALESCE(l.{k}, 0) AS BIGINT) AS loaded_{k}s" for k in _STATS)}
+           {", ".join(f"CAST(COALESCE(t.statistics__{k}, 0) AS BIGINT) AS api_{_PLURAL[k]}, "
+                      f"CAST(COALESCE(l.{k}, 0) AS BIGINT) AS loaded_{_PLURAL[k]}" for k in _STATS)}
     FROM {{tags}} t
     LEFT JOIN loaded l ON l.org_id = t.org_id AND l.tag_id = t.id
 )
 SELECT side_by_side.*,
-       {", ".join(f"api_{k}s - loaded_{k}s AS difference_{k}s" for k in _STATS)},
-       CASE WHEN {" AND ".join(f"api_{k}s = loaded_{k}s" for k in _STATS)} THEN TRUE ELSE FALSE END AS agrees
+       {", ".join(f"api_{p} - loaded_{p} AS difference_{p}" for p in _PLURAL.values())},
+       CASE WHEN {" AND ".join(f"api_{p} = loaded_{p}" for p in _PLURAL.values())} THEN TRUE ELSE FALSE END AS agrees
 FROM side_by_side
 """,
 )

@@ -358,12 +358,12 @@ def expected_tag_statistics_check(orgs) -> Dict[tuple, Dict[str, Any]]:
         for tag in org.served("tags", ["statistics"], query={"all": "true"}):
             api = _unwrap(tag["statistics"])
             row = {"title": tag["title"]}
-            for k in ("active_template", "archived_template", "active_process", "archived_process"):
-                row[f"api_{k}s"] = api[k]
-                row[f"loaded_{k}s"] = loaded.get(tag["id"], {}).get(k, 0)
-                row[f"difference_{k}s"] = api[k] - row[f"loaded_{k}s"]
-            row["agrees"] = all(row[f"difference_{k}s"] == 0 for k in
-                                ("active_template", "archived_template", "active_process", "archived_process"))
+            for k, plural in (("active_template", "active_templates"), ("archived_template", "archived_templates"),
+                              ("active_process", "active_processes"), ("archived_process", "archived_processes")):
+                row[f"api_{plural}"] = api[k]
+                row[f"loaded_{plural}"] = loaded.get(tag["id"], {}).get(k, 0)
+                row[f"difference_{plural}"] = api[k] - row[f"loaded_{plural}"]
+            row["agrees"] = all(v == 0 for c, v in row.items() if c.startswith("difference_"))
             out[(org.org_id, tag["id"])] = row
     return out
 
@@ -381,5 +381,5 @@ def test_tag_statistics_check_shows_the_apis_counts_beside_the_loaded_links(orgs
     got = {(r["org_id"], r["tag_id"]): {k: v for k, v in r.items() if k not in ("org_id", "tag_id")} for r in rows}
     assert got == expected_tag_statistics_check(orgs)
     wrong = [k for k, r in got.items() if not r["agrees"]]
-    assert wrong == [(ORG_A, tag["id"])] and got[wrong[0]]["difference_active_processs"] == 3
-    assert sum(r["loaded_active_processs"] for r in got.values()) > 0
+    assert wrong == [(ORG_A, tag["id"])] and got[wrong[0]]["difference_active_processes"] == 3
+    assert sum(r["loaded_active_processes"] for r in got.values()) > 0
