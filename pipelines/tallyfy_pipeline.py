@@ -76,10 +76,27 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--full-refresh", action="store_true", help="ignore stored cursors and re-read everything")
     parser.add_argument("--sweep", action="store_true", help="read every member, group, template, process and task to find deleted ones (default: when the last sweep is older than sweep_interval_hours, 24)")
     parser.add_argument("--deleted-records", choices=DELETE_MODES, help="records missing upstream: delete them (default) or keep them flagged with missing_since")
-    parser.add_argument("--progress", action="store_true", help="log extract/normalize/load progress")
+    parser.add_argument("--progress", nargs="?", const="auto", choices=PROGRESS_MODES,
+                        help="show progress on stderr: pages read of pages known per table and org, rows, requests"
+                             " left in the budget's minute, time to go; `bar` (a live bar), `log` (a line every"
+                             " 5 s), `auto` (bar on a terminal, else log; the default with a bare --progress)")
     parser.add_argument("--demo-members", type=int, default=300, help=argparse.SUPPRESS)
     parser.add_argument("-v", "--verbose", action="store_true", help="log each walk and retry")
     return parser
+
+
+PROGRESS_MODES = ("auto", "bar", "log")
+
+
+def progress_collector(mode: Optional[str], stream: Any = None) -> Any:
+    """dlt's collector for `--progress` (None: silent, for cron), always on stderr so the summary
+    on stdout stays clean: tqdm bars on a terminal, dlt's LogCollector lines elsewhere."""
+    if not mode:
+        return None
+    stream = stream or sys.stderr
+    if mode == "bar" or (mode == "auto" and stream.isatty()):
+        return dlt.progress.tqdm(file=stream, dynamic_ncols=True)
+    return dlt.progress.log(log_period=5.0, logger=stream, dump_system_stats=False)
 
 
 def duckdb_path(args: argparse.Namespace) -> str:
@@ -162,7 +179,7 @@ def open_pipeline(args: argparse.Namespace, pipeline_name: str, destination: Any
         destination=destination,
         dataset_name=args.dataset,
         pipelines_dir=args.pipelines_dir,
-        progress="log" if args.progress else None,
+        progress=progress_collector(args.progress),
     ))
     if discarded:
         print("tallyfy-load: an earlier run was interrupted: redoing it from the last completed load", file=sys.stderr)

@@ -48,6 +48,13 @@ class RequestBudget:
         if slot > now:
             self._sleep(slot - now)
 
+    def left_in_window(self) -> int:
+        """Requests that fit now before the budget makes one wait (for progress output)."""
+        with self._lock:
+            now = self._clock()
+            return max(0, min(limit - sum(1 for t in self._sent if now - seconds < t <= now)
+                              for seconds, limit in self.limits))
+
     _shared: Dict[Tuple[str, int], "RequestBudget"] = {}
     _shared_lock = threading.Lock()
 

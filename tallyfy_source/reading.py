@@ -41,7 +41,8 @@ from dlt.sources.helpers.rest_client.client import PageData
 from .client import RetryableStatus, UnreadableBody, check_item_response, check_response
 from .endpoints import UPDATE_TIME_SPELLINGS, Endpoint
 from .errors import TallyfyAPIError
-from .paging import paginate_concurrently
+from .progress import page_read
+from .paging import expected_pages, paginate_concurrently
 from .rows import parse_timestamp, shape_row
 
 logger = logging.getLogger("tallyfy_source")
@@ -320,6 +321,10 @@ class EndpointRead:
                 self.moved = True  # changed during an unsorted walk: others may have shifted
             rows.append(row)
         self.report.rows_read += len(rows)
+        walk = f"org {self.org_id}" + (f", archived={self.endpoint.params['archived']}"
+                                       if self.endpoint.params.get("archived") else "")
+        page_read(self.endpoint.resource, walk, page_no, expected_pages(page.paginator.meta, self.options.per_page),
+                  len(rows), getattr(getattr(self.client, "session", None), "budget", None))
         if page_no == 1:
             self.first_page_keys = [r[self.endpoint.key] for r in rows]
             times = _times(rows)
