@@ -35,8 +35,8 @@ GROUP_COLUMNS = _cols(
     org_id="text", id="text", name="text", description="text", logo="text",
     created_at=TS, updated_at=TS, deleted_at=TS,
 )
-GROUP_MEMBER_COLUMNS = _cols(value="bigint")
-GROUP_GUEST_COLUMNS = _cols(value="text")
+GROUP_MEMBER_COLUMNS = _cols(value="bigint", org_id="text", group_id="text")
+GROUP_GUEST_COLUMNS = _cols(value="text", org_id="text", group_id="text")
 
 TAG_COLUMNS = _cols(
     org_id="text", id="text", title="text", color="text", auto_generated="bool",
@@ -111,11 +111,24 @@ ACTIVITY_COLUMNS = _cols(
     undoable="bool", created_at=TS,
 )
 
+#: the parent's id every child row carries beside `org_id`, so a join never needs dlt's
+#: `_dlt_parent_id` -> `_dlt_id` (issue 19): `processes__tags.process_id = processes.id`
+PARENT_KEYS = {"templates": "template_id", "processes": "process_id", "tasks": "task_id", "groups": "group_id"}
+
+
+def _with_parent(table: str, columns: TTableSchemaColumns) -> TTableSchemaColumns:
+    return {**columns, **_cols(org_id="text", **{PARENT_KEYS[table]: "text"})}
+
+
 #: child tables of the workflow roots: table -> declared columns
 WORKFLOW_CHILD_COLUMNS: Dict[str, Dict[str, TTableSchemaColumns]] = {
-    "templates": {"steps": TEMPLATE_STEP_COLUMNS, "tags": TAG_LINK_COLUMNS},
-    "processes": {"kickoff_answers": KICKOFF_ANSWER_COLUMNS, "tags": TAG_LINK_COLUMNS},
-    "tasks": {"assignees": TASK_ASSIGNEE_COLUMNS, "tags": TAG_LINK_COLUMNS, "form_fields": TASK_FORM_FIELD_COLUMNS},
+    table: {child: _with_parent(table, columns) for child, columns in children.items()}
+    for table, children in {
+        "templates": {"steps": TEMPLATE_STEP_COLUMNS, "tags": TAG_LINK_COLUMNS},
+        "processes": {"kickoff_answers": KICKOFF_ANSWER_COLUMNS, "tags": TAG_LINK_COLUMNS},
+        "tasks": {"assignees": TASK_ASSIGNEE_COLUMNS, "tags": TAG_LINK_COLUMNS,
+                  "form_fields": TASK_FORM_FIELD_COLUMNS},
+    }.items()
 }
 
 COLUMNS.update({

@@ -63,3 +63,18 @@ def shape_row(row: Dict[str, Any], org_id: str, has_update_time: bool) -> Dict[s
         row["updated_at"] = parse_timestamp(row.get("updated_at"))
     row["org_id"] = org_id
     return row
+
+
+def keyed_list_items(row: Dict[str, Any], fields: Any, parent_key: str) -> Dict[str, Any]:
+    """A list of plain values (a group's `members` ids, `guests` emails) as child rows that carry
+    `org_id` and the parent's id beside the `value`, so the child table joins its parent without
+    dlt's `_dlt_parent_id` (issue 19). Member ids served as digit strings (the single-group page)
+    become integers."""
+    for field in fields:
+        values = row.get(field)
+        if not isinstance(values, list):
+            continue
+        row[field] = [{"value": int(v) if isinstance(v, str) and v.isdigit() and field == "members" else v,
+                       "org_id": row.get("org_id"), parent_key: None if row.get("id") is None else str(row["id"])}
+                      for v in values]
+    return row

@@ -18,14 +18,14 @@ from dlt.sources.helpers.rest_client import RESTClient
 from .arrow_rows import rows_to_arrow
 from .budget import RequestBudget
 from .client import RetryableStatus, UnreadableBody, describe_failure, make_client, make_session
-from .columns import COLUMNS, GROUP_GUEST_COLUMNS, GROUP_MEMBER_COLUMNS, WORKFLOW_CHILD_COLUMNS
+from .columns import COLUMNS, GROUP_GUEST_COLUMNS, GROUP_MEMBER_COLUMNS, PARENT_KEYS, WORKFLOW_CHILD_COLUMNS
 from .deletes import DELETED_COLUMN, MISSING_SINCE_COLUMN, absent_keys, last_loaded, removal_rows
 from .endpoints import (ACTIVITY, COMMENTS_TABLE, DEFAULT_BASE_URL, ENDPOINTS, MAX_PER_PAGE, TAGS, WORKFLOW_ENDPOINTS, Endpoint,
                         dlt_resource_names)
 from .history import TAG_STATISTICS_HISTORY, history_hints, tag_statistics_rows
 from .errors import PaginationError, TallyfyAPIError, stops_every_org
 from .reading import Cursor, EndpointRead, ReadOptions, ReadReport
-from .rows import parse_timestamp
+from .rows import keyed_list_items, parse_timestamp
 from .validation import (
     check_base_url,
     check_concurrency,
@@ -68,9 +68,11 @@ def table_columns(endpoint: Endpoint) -> Dict[str, Any]:
 
 
 def as_arrow_table(endpoint: Endpoint) -> Callable[[List[Dict[str, Any]]], Any]:
-    """Rows of tables without child lists go to dlt as typed Arrow tables (see arrow_rows.py)."""
+    """Rows of tables without child lists go to dlt as typed Arrow tables (see arrow_rows.py);
+    rows with lists of plain values get child rows keyed by their parent (`keyed_list_items`)."""
     if endpoint.child_lists:
-        return lambda rows: rows
+        key = PARENT_KEYS[endpoint.resource]
+        return lambda rows: [keyed_list_items(r, endpoint.child_lists, key) for r in rows]
     columns = table_columns(endpoint)
     return lambda rows: rows_to_arrow(rows, columns)
 

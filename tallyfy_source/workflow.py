@@ -32,7 +32,7 @@ import dlt
 from dlt.sources.helpers.rest_client import RESTClient
 
 from .client import describe_failure
-from .columns import COLUMNS, WORKFLOW_CHILD_COLUMNS
+from .columns import COLUMNS, PARENT_KEYS, WORKFLOW_CHILD_COLUMNS
 from .deletes import last_loaded, loaded_rows, removal_rows
 from .endpoints import ACTIVITY, COMMENTS, COMMENTS_TABLE, Endpoint
 from .errors import ConfigError, stops_every_org
@@ -122,6 +122,15 @@ def step_row(step: Row) -> Row:
     return _times(out, WORKFLOW_CHILD_COLUMNS["templates"]["steps"])
 
 
+def with_parent(row: Row, table: str) -> Row:
+    """Every child row of `row` carries `org_id` and its parent's id (`columns.PARENT_KEYS`)."""
+    key = PARENT_KEYS[table]
+    for child in WORKFLOW_CHILD_COLUMNS[table]:
+        for item in row.get(child) or ():
+            item["org_id"], item[key] = row.get("org_id"), None if row.get("id") is None else str(row["id"])
+    return row
+
+
 def archived_flag(row: Row, archived: Optional[bool] = None) -> Row:
     """`is_archived`: known from the walk that found the record (`archived=only`: True; the walk
     without `archived`: False), else (a single read) from `archived_at`, which list answers may
@@ -137,7 +146,7 @@ def template_row(row: Row, archived: Optional[bool] = None) -> Row:
         row.pop(item_only, None)
     row["steps"] = [step_row(s) for s in _as_list(row.pop("steps", None)) if isinstance(s, dict)]
     row["tags"] = tag_links(row.pop("tags", None))
-    return _times(row, COLUMNS["templates"])
+    return _times(with_parent(row, "templates"), COLUMNS["templates"])
 
 
 def kickoff_answers(prerun: Any, labels: Optional[Callable[[], Dict[str, str]]] = None) -> List[Row]:
@@ -162,7 +171,7 @@ def process_row(row: Row, labels: Optional[Callable[[Any], Dict[str, str]]] = No
     row["kickoff_answers"] = kickoff_answers(_unwrap(row.pop("prerun", None)),
                                              None if labels is None else lambda: labels(template))
     row["tags"] = tag_links(row.pop("tags", None))
-    return _times(row, COLUMNS["processes"])
+    return _times(with_parent(row, "processes"), COLUMNS["processes"])
 
 
 def _owner(who: Any, key: str) -> Any:
@@ -216,6 +225,7 @@ def task_row(row: Row, archived: Optional[bool] = None) -> Tuple[Row, List[Row]]
     row["assignees"] = assignees(row.pop("owners", None))
     row["tags"] = tag_links(row.pop("tags", None))
     row["form_fields"] = form_field_rows(row.pop("form_fields", None))
+    with_parent(row, "tasks")
     threads = [c for c in _as_list(row.pop("threads", None)) if isinstance(c, dict)]
     _times(row, COLUMNS["tasks"])
     return row, [comment_row(c, row, row["org_id"]) for c in threads]

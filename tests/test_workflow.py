@@ -537,3 +537,21 @@ def test_an_activity_sweep_that_saw_events_move_is_repeated_by_the_next_run(sim,
     loader.run(resources=["activity"], per_page=5)
     assert loader.reports[0].mode == "full" and activity_state(loader)["last_sweep"]
     assert_activity_equals_simulator(loader, org)
+
+
+def test_every_child_table_joins_its_parent_by_org_and_id_without_dlt_keys(sim, duckdb_loader):
+    """Child tables carry `org_id` and their parent's id (`template_id`, `process_id`, `task_id`,
+    `group_id`), equal to what dlt's `_dlt_parent_id` join says, on every row (issue 19)."""
+    from tallyfy_source.columns import PARENT_KEYS
+    duckdb_loader.run(resources=WORKFLOW + ["groups"], activity_start_date=START)
+    tables = [t for (t,) in duckdb_loader.rows(
+        "SELECT table_name FROM information_schema.tables WHERE table_schema = 'tallyfy' AND table_name LIKE '%\\_\\_%'"
+        " ESCAPE '\\'")]
+    assert {"groups__members", "templates__steps", "processes__tags", "tasks__assignees"} <= set(tables)
+    for child in tables:
+        parent = child.split("__")[0]
+        key = PARENT_KEYS[parent]
+        total, same = duckdb_loader.rows(
+            f"SELECT count(*), count(*) FILTER (WHERE c.org_id = p.org_id AND c.{key} = p.id)"
+            f" FROM tallyfy.{child} c JOIN tallyfy.{parent} p ON c._dlt_parent_id = p._dlt_id")[0]
+        assert total > 0 and same == total, child
