@@ -34,6 +34,10 @@ def _query(target: Any) -> Iterator[Callable[..., List[tuple]]]:
             yield lambda sql, *params: con.execute(sql, list(params)).fetchall()
 
 
+#: columns that say when a load ran (two loads of the same data differ there, by design)
+LOAD_TIMES = {("tag_statistics_history", "loaded_at")}
+
+
 def snapshot(target: Any, dataset: str = "tallyfy") -> Snapshot:
     """table -> sorted rows (without `_dlt_*` columns; child rows carry the parent key)."""
     out: Snapshot = {}
@@ -45,7 +49,7 @@ def snapshot(target: Any, dataset: str = "tallyfy") -> Snapshot:
             columns = [name for (name,) in query(
                 "SELECT column_name FROM information_schema.columns WHERE table_schema = ?"
                 " AND table_name = ? ORDER BY ordinal_position", dataset, table)]
-            data = [f'c."{c}"' for c in columns if not c.startswith("_dlt_")]
+            data = [f'c."{c}"' for c in columns if not c.startswith("_dlt_") and (table, c) not in LOAD_TIMES]
             if "__" in table:
                 parent = table.rsplit("__", 1)[0]
                 sql = (f"SELECT {', '.join(data)}, p.org_id, p.id, c._dlt_list_idx"

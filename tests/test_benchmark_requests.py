@@ -28,7 +28,7 @@ def test_request_counts_of_full_noop_and_changed_runs():
 
     # no change: newest-first page + ascending probe per incremental resource, full tags and guests
     assert runs["ours_noop"]["requests_by_resource"] == {"members": 2, "groups": 2, "tags": 3, "guests": 2}
-    assert runs["ours_noop"]["rows"] == {"tags": 250, "guests": 120}
+    assert runs["ours_noop"]["rows"] == {"tags": 250, "tag_statistics_history": 250, "guests": 120}
 
     # 1% changed (10 members, 2 groups): still on the first page, so the same requests
     assert data["changed"] == {"members": 10, "groups": 2}

@@ -8,7 +8,7 @@ import pytest
 from nbclient import NotebookClient
 
 from notebooks.make_notebooks import NOTEBOOKS, render
-from pipelines.views import create_views
+from pipelines.views import VIEWS, create_views
 from tallyfy_source.simulator import Simulator, SyntheticOrg
 from tests.conftest import TOKEN, Loader
 
@@ -46,7 +46,7 @@ def loaded_duckdb(tmp_path, monkeypatch):
                                 templates=6, processes=40, oneoff_tasks=10)
     with Simulator(orgs=[org], token=TOKEN) as server:
         pipeline, _ = Loader(server, tmp_path).run(resources=LOADED)
-        assert len(create_views(pipeline)) == 8
+        assert create_views(pipeline) == [v.name for v in VIEWS]
     db_path = tmp_path / "tallyfy_data.duckdb"
     monkeypatch.setenv("TALLYFY_DUCKDB", str(db_path))
     return org, db_path
