@@ -233,3 +233,73 @@ def test_a_record_a_disturbed_sweep_missed_is_loaded_by_the_next_quiet_run(tmp_p
         loader.run(resources=WORKFLOW, per_page=5)  # quiet: a sweep again, whatever the interval
         assert {r.mode for r in loader.reports if r.resource == "tasks"} == {"full", "full, archived=only"}
         assert_workflow_equals_simulator(loader, org)
+
+
+# ------------------------------------------------------------------ every form the feed comes in (issue 16)
+VARIANTS = {  # (shape, created_at offset, order when the feed ignores `sort`)
+    "documented": ("documented", None, None),
+    "bare-words-and-scalars": ("bare", None, None),
+    "offset-ahead-of-utc": ("documented", "+05:30", None),
+    "offset-behind-utc-oldest-first": ("documented", "-08:00", "oldest"),
+    "bare-oldest-first": ("bare", None, "oldest"),
+    "documented-ignores-sort-newest-first": ("documented", None, "newest"),
+}
+
+
+def feed_variant(sim, variant):
+    sim.feed_shape, sim.feed_offset, sim.feed_ignores_sort = VARIANTS[variant]
+
+
+@pytest.mark.parametrize("variant", list(VARIANTS))
+def test_every_change_is_exact_after_one_run_between_sweeps_in_every_feed_form(sim, duckdb_loader, variant):
+    """Class names or bare words, lists or scalars, `Z` or offsets, a feed sorted or not: every
+    change kind is exact after ONE run between sweeps (before issue 16, the documented form
+    matched nothing and the tables stayed stale until the sweep)."""
+    feed_variant(sim, variant)
+    org, loader = sim.org, duckdb_loader
+    loader.run(resources=WORKFLOW, activity_start_date=START)
+    changed = make_changes(org)
+    sim.reset_counts()
+    loader.run(resources=WORKFLOW)
+    assert {r.mode for r in loader.reports if r.resource != "activity"} == {"incremental (activity feed)"}
+    assert list_requests(sim) == 0, "no full read: the feed named every change"
+    assert_workflow_equals_simulator(loader, org)
+    assert_activity_equals_simulator(loader, org, shape=sim.feed_shape)
+    assert loader.rows(f"SELECT count(*) FROM tallyfy.processes WHERE id = '{changed['deleted_run']}'") == [(0,)]
+    assert loader.rows(f"SELECT count(*) FROM tallyfy.tasks WHERE id = '{changed['new_task']}'") == [(1,)]
+    # the activity table holds plain columns, whatever the form: no child tables
+    assert not loader.rows("SELECT table_name FROM information_schema.tables WHERE table_schema = 'tallyfy'"
+                           " AND table_name LIKE 'activity\\_\\_%' ESCAPE '\\'")
+
+
+@pytest.mark.parametrize("order", [None, "oldest", "newest"], ids=["sorted", "ignores-sort-oldest-first",
+                                                                  "ignores-sort-newest-first"])
+@pytest.mark.parametrize("after_sweep", [False, True], ids=["after-first-load", "after-a-sweep"])
+def test_request_bounds_hold_whatever_the_feed_order(sim, duckdb_loader, order, after_sweep):
+    """No-change rerun: at most 2 requests per workflow resource and org (3 resources + activity),
+    single reads counted; k changed processes: at most k + feed pages + 10. Before issue 16, an
+    unsorted feed stored the 100th-oldest event as the cursor and the next quiet run re-fetched
+    every process named since."""
+    sim.feed_ignores_sort = order
+    org, loader = sim.org, duckdb_loader
+    loader.run(resources=WORKFLOW, activity_start_date=START)
+    if after_sweep:
+        org.tick(3600)
+        loader.run(resources=WORKFLOW, sweep=True)
+    newest = max(e["id"] for e in org.served("activity", query={}))
+    assert feed_state(loader)["feed"]["id"] == newest  # whatever the order, the cursor is the newest event
+    sim.reset_counts()
+    loader.run(resources=WORKFLOW)
+    assert len(sim.requests) <= 2 * 4, [(r["resource"], r["kind"], r["query"]) for r in sim.requests]
+    assert sim.request_count(kind="item") == 0
+    assert_workflow_equals_simulator(loader, org)
+    runs = [r for r in org.values("runs") if r["archived_at"] is None
+            and any(t["status"] != "completed" for t in org._tasks_of(r["id"]))][:6]
+    for run in runs:
+        org.complete_task(next(t for t in org._tasks_of(run["id"]) if t["status"] != "completed")["id"])
+    sim.reset_counts()
+    loader.run(resources=WORKFLOW)
+    feed_pages = sim.request_count(resource="activity")
+    assert sim.request_count(resource="runs", kind="item") == len(runs)
+    assert len(sim.requests) <= len(runs) + feed_pages + 10
+    assert_workflow_equals_simulator(loader, org)

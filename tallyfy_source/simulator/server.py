@@ -33,6 +33,7 @@ from typing import Any, Dict, Iterable, List, Optional, Sequence, Set, Union
 from urllib.parse import quote, unquote
 
 from .faults import FaultPlan
+from .feed_shape import served_event
 from .families import Route, classify
 from .httpd import Listener, Request
 from .org import SyntheticOrg
@@ -52,7 +53,8 @@ class Simulator:
     `rate_limit_burst_seconds`, `faults`, `forbidden_orgs`, `total_pages_from_default`,
     `unknown_org_status`; for the workflow: `archived_reading` ("too" or "only": what a truthy
     `archived` means), `feed_lag_seconds` (feed events show that much org clock after they
-    happen); `drop_next_event()` makes the next change write no event.
+    happen), `feed_shape`, `feed_offset`, `feed_ignores_sort` (how the feed is written and
+    ordered); `drop_next_event()` makes the next change write no event.
 
     The rate limiter is one sliding window over the whole simulator (every org, one
     token): more than N requests in 60 s, or more than ceil(N/6) in 10 s, answer 429.
@@ -96,6 +98,12 @@ class Simulator:
         self.unknown_org_status = unknown_org_status
         self.archived_reading = "too"
         self.feed_lag_seconds = 0
+        #: the activity feed's form (`feed_shape.py`): "documented" (class names, lists) or "bare"
+        self.feed_shape = "documented"
+        #: the feed's `created_at` in another UTC offset ("+05:30"); None: as stored (UTC)
+        self.feed_offset: Optional[str] = None
+        #: the feed ignores `sort` and serves its own order: "oldest" or "newest" first (None: honours it)
+        self.feed_ignores_sort: Optional[str] = None
         self.host = host
         self.port = port
         self.log = RequestLog()
@@ -268,6 +276,8 @@ class Simulator:
 
         default = served.default_order()
         order = served.order(query, None if self.honour_sort else served.documented_sorts)
+        if served.resource == "activity" and self.feed_ignores_sort:
+            default = order = ("id", self.feed_ignores_sort == "newest")  # its own order, whatever is asked
         page_sort = self.sort_within_pages and order != default
         with org.lock:
             recs = served.select(self._sorted_records(org, served, *(default if page_sort else order)), query,
@@ -279,6 +289,8 @@ class Simulator:
                 chunk = sort_records(served.resource, chunk, *order)
             ctx = context(served, org, include, self.update_field_name, query)
             data = [serve_record(served, org, r, include, self.update_field_name, ctx) for r in chunk]
+            if served.resource == "activity":
+                data = [served_event(e, org, self.feed_shape, self.feed_offset) for e in data]
 
         total_pages = max(1, math.ceil(total / per_page))
         shown_pages = total_pages
