@@ -27,7 +27,8 @@ class RequestLog:
             "has_auth": "Authorization" in h,
             "has_client_header": bool(h.get("X-Tallyfy-Client")),
             "headers": {name: h.get(name) for name in ("Accept", "X-Tallyfy-Client")},
-            "client_header_ok": h.get("X-Tallyfy-Client") == "APIClient",
+            # required, any value: the docs send `APIClient`, the official SDK `TallyfySDK`
+            "client_header_ok": bool((h.get("X-Tallyfy-Client") or "").strip()),
             "accepts_json": "application/json" in (h.get("Accept") or ""),
         }
 

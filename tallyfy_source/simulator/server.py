@@ -11,7 +11,7 @@ workflow: `checklists`, `runs`, `tasks`, `activity-feeds`, and `runs/{id}/tasks`
 
 Check order for every request (first failure answers):
   1. method not GET           -> 405 METHOD_NOT_ALLOWED
-  2. `X-Tallyfy-Client` not `APIClient` -> 404 ENDPOINT_NOT_FOUND (the docs: mandatory);
+  2. no `X-Tallyfy-Client` (any value) -> 404 ENDPOINT_NOT_FOUND (the docs: mandatory; the SDK sends `TallyfySDK`);
      no `Accept: application/json` -> 406 NOT_ACCEPTABLE
   3. bad/missing bearer token -> 401 UNAUTHENTICATED
   4. rate limit (if enabled)  -> 429 TOO_MANY_REQUESTS (429s do not count against the window)
@@ -204,7 +204,7 @@ class Simulator:
             return error(405, f"The {request.method} method is not supported for this route. Supported methods: GET.",
                          "METHOD_NOT_ALLOWED")
         if not entry["client_header_ok"]:
-            return error(404, "The requested endpoint was not found. Send the header X-Tallyfy-Client: APIClient.",
+            return error(404, "The requested endpoint was not found. Send the header X-Tallyfy-Client.",
                          "ENDPOINT_NOT_FOUND")
         if not entry["accepts_json"]:
             return error(406, "Send Accept: application/json.", "NOT_ACCEPTABLE")
