@@ -74,7 +74,13 @@ def keyed_list_items(row: Dict[str, Any], fields: Any, parent_key: str) -> Dict[
         values = row.get(field)
         if not isinstance(values, list):
             continue
-        row[field] = [{"value": int(v) if isinstance(v, str) and v.isdigit() and field == "members" else v,
-                       "org_id": row.get("org_id"), parent_key: None if row.get("id") is None else str(row["id"])}
-                      for v in values]
+        parent = None if row.get("id") is None else str(row["id"])
+        items = []
+        for v in values:
+            if isinstance(v, dict):  # a child row already (a flagged row read back from the table)
+                v = v.get("value")
+            if isinstance(v, str) and v.isdigit() and field == "members":
+                v = int(v)
+            items.append({"value": v, "org_id": row.get("org_id"), parent_key: parent})
+        row[field] = items
     return row

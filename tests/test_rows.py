@@ -45,3 +45,12 @@ def test_a_sweep_compares_keys_as_text_so_string_ids_do_not_look_deleted():
     loaded = [{"id": 123}, {"id": 456}, {"id": 789}]
     assert absent(loaded, {"123", "456"}, "id") == [{"id": 789}]
     assert absent(loaded, {123, 456, 789}, "id") == []
+
+
+def test_plain_list_items_become_child_rows_keyed_by_their_parent():
+    from tallyfy_source.rows import keyed_list_items
+    row = {"org_id": "o", "id": "g1", "members": [7, "8", {"value": 9, "org_id": "o", "group_id": "g1"}],
+           "guests": ["a@x.io"], "name": "G"}
+    keyed_list_items(row, ("members", "guests"), "group_id")
+    assert row["members"] == [{"value": v, "org_id": "o", "group_id": "g1"} for v in (7, 8, 9)]
+    assert row["guests"] == [{"value": "a@x.io", "org_id": "o", "group_id": "g1"}] and row["name"] == "G"

@@ -49,7 +49,7 @@ def main(argv: Optional[List[str]] = None) -> int:
                                   oneoff_tasks=a.oneoff_tasks)
             for oid in org_ids]
     sim = Simulator(orgs, token=a.token, honour_sort=not a.ignore_sort,
-                    update_field_name="last_updated" if a.last_updated else "updated_at",
+                    update_field_name="last_updated" if a.last_updated else "documented",
                     latency=a.latency, rate_limit_per_minute=a.rate_limit, host=a.host, port=a.port,
                     total_pages_from_default=a.total_pages_from_default)
     sim.start()

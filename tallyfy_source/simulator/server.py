@@ -67,7 +67,7 @@ class Simulator:
         orgs: Union[SyntheticOrg, Sequence[SyntheticOrg]],
         token: Optional[str] = None,
         honour_sort: bool = True,
-        update_field_name: str = "updated_at",
+        update_field_name: str = "documented",
         latency: float = 0.0,
         rate_limit_per_minute: Optional[int] = None,
         faults: Optional[FaultPlan] = None,

@@ -156,11 +156,19 @@ def context(served: ServedResource, org: Any, include: Set[str], update_field_na
     return ctx
 
 
+#: the update time's name as each endpoint's documentation page spells it (`documented`): users
+#: `updated_at`; groups (current docs), templates, processes and tasks `last_updated`
+DOCUMENTED_UPDATE_FIELD = {"members": "updated_at", "groups": "last_updated", "checklists": "last_updated",
+                           "runs": "last_updated", "tasks": "last_updated"}
+
+
 def serve_record(served: ServedResource, org: Any, rec: Record, include: Set[str],
                  update_field_name: str = "updated_at", ctx: Optional[Dict[str, Any]] = None) -> Record:
     """The API copy of a stored record: update-time key renamed, includes wrapped, fields only
     a single read carries dropped from list rows."""
     ctx = ctx or {}
+    if update_field_name == "documented":
+        update_field_name = DOCUMENTED_UPDATE_FIELD.get(served.resource, "updated_at")
     if served.resource in UPDATABLE and update_field_name != "updated_at":
         out = {(update_field_name if k == "updated_at" else k): v for k, v in rec.items()}
     else:
