@@ -140,6 +140,8 @@ def endpoint_rows(
                     sweeps[org_id] = now.isoformat()
                 else:
                     sweeps.pop(org_id, None)
+            elif read.full_scan:  # a sweep that read fewer records than the total: not complete either
+                sweeps.pop(org_id, None)
         except READ_FAILURES as error:
             if stops_every_org(error):
                 raise

@@ -22,7 +22,8 @@ def org():
 
 @pytest.fixture(scope="module")
 def sim(org):
-    with Simulator(org, token="sim-token-wf") as s:
+    with Simulator(org, token="sim-token-wf", update_field_name="updated_at") as s:
+        s.feed_shape = "bare"  # these tests check the mechanics in the stored spelling; documented: test_feed_shape.py
         yield s
 
 
@@ -30,7 +31,8 @@ def sim(org):
 def fresh():
     o = SyntheticOrg.generate(seed=9, members=20, groups=6, tags=15, guests=6, templates=4, processes=20,
                               oneoff_tasks=5)
-    with Simulator(o, token="sim-token-wf-fresh") as s:
+    with Simulator(o, token="sim-token-wf-fresh", update_field_name="updated_at") as s:
+        s.feed_shape = "bare"  # these tests check the mechanics in the stored spelling; documented: test_feed_shape.py
         yield s, o
 
 
