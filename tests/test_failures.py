@@ -1,6 +1,9 @@
 """Errors retrying cannot fix stop at once with one line naming the org, the endpoint and the
 fix; one failing org does not stop the others, but the command still exits non-zero."""
 
+import socket
+import time
+
 import duckdb
 import pytest
 
@@ -128,3 +131,26 @@ def test_an_unreachable_api_is_named_plainly(tmp_path, capsys, monkeypatch):
     assert code == 1
     assert err[-1] == ("tallyfy-load: org abc failed: cannot reach http://127.0.0.1:9 (connection refused)"
                        " on GET /api/organizations/abc/tags: check the base URL and the network")
+
+
+def closed_port() -> int:
+    """A port on 127.0.0.1 nothing listens on: connecting to it is refused at once."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def test_a_refused_connection_fails_in_seconds_not_after_every_retry(tmp_path, capsys, monkeypatch):
+    """Nothing listens at the base URL: not worth 5 retries (~32 s at the default backoff of 1 s);
+    one line naming the host and what to check, exit 1 like any connection failure."""
+    monkeypatch.setenv("RUNTIME__REQUEST_BACKOFF_FACTOR", "1")  # dlt's default
+    port = closed_port()
+    started = time.monotonic()
+    code = main(["--org", "abc", "--access-token", "secret-token-4711", "--base-url", f"http://127.0.0.1:{port}/api",
+                 "--pipelines-dir", str(tmp_path / "p"), "--duckdb-file", str(tmp_path / "tallyfy_data.duckdb")])
+    elapsed = time.monotonic() - started
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 1
+    assert elapsed < 8, f"took {elapsed:.1f}s"
+    assert err == [f"tallyfy-load: org abc failed: cannot reach http://127.0.0.1:{port} (connection refused)"
+                   " on GET /api/organizations/abc/users: check the base URL and the network"], err
