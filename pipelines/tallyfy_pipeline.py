@@ -29,6 +29,7 @@ from tallyfy_source.validation import (
     check_resources,
 )
 
+from .duckdb_file import check_duckdb_file
 from .errors import exit_code, one_line_reason
 from .summary import print_summary
 from .lock import pipeline_lock
@@ -98,12 +99,6 @@ def resolve_destination(args: argparse.Namespace) -> Any:
             f"unknown destination {args.destination!r}: use a dlt destination name such as duckdb,"
             " postgres, bigquery, snowflake, motherduck or filesystem (and install its extra)"
         ) from None
-
-
-def make_destination_folder(args: argparse.Namespace) -> None:
-    """The DuckDB file's folder, made only once every input was found good."""
-    if args.destination == "duckdb":
-        os.makedirs(os.path.dirname(duckdb_path(args)), exist_ok=True)
 
 
 def selected_resources(flag: Optional[str], demo: bool = False) -> List[str]:
@@ -190,7 +185,8 @@ def run(args: argparse.Namespace, out=None) -> int:
             print(f"demo: Tallyfy API simulator at {sim.base_url}, org {', '.join(sim.org_ids)}", file=out)
         reports: List[ReadReport] = []
         source = tallyfy_source(reports=reports, **kwargs).with_resources(*dlt_resource_names(resources))
-        make_destination_folder(args)
+        if args.destination == "duckdb":
+            check_duckdb_file(duckdb_path(args))  # the last input checked: still nothing made or sent
         stack.enter_context(pipeline_lock(args.pipelines_dir, pipeline_name))  # one run at a time
         pipeline = open_pipeline(args, pipeline_name, destination)
         pipeline.run(source, loader_file_format=loader_file_format(destination))

@@ -129,3 +129,43 @@ def test_rejected_token_fails_with_one_line_naming_org_and_fix(sim, tmp_path, ca
     assert len(err.splitlines()) == 1
     assert sim.org_ids[0] in err and "HTTP 401" in err and "logs out" in err
     assert "wrong-token-123" not in err
+
+
+def _unusable_duckdb_paths(tmp_path):
+    """case -> (the path given, what the one line must say)."""
+    (tmp_path / "a_folder").mkdir()
+    (tmp_path / "a_file").write_text("not a folder")
+    return {
+        "missing parent folder": (tmp_path / "no_such_folder" / "t.duckdb", "folder"),
+        "a directory": (tmp_path / "a_folder", "is a folder"),
+        "a file where a folder should be": (tmp_path / "a_file" / "sub" / "t.duckdb", "is a file, not a folder"),
+        "an unwritable place": (Path("/proc/tallyfy_test.duckdb"), "cannot write in /proc"),
+    }
+
+
+@pytest.mark.parametrize("case", ["missing parent folder", "a directory", "a file where a folder should be",
+                                  "an unwritable place"])
+def test_an_unusable_duckdb_path_is_one_line_exit_2_before_any_request(sim, tmp_path, capsys, case):
+    path, says = _unusable_duckdb_paths(tmp_path)[case]
+    if case == "an unwritable place" and not Path("/proc").is_dir():
+        pytest.skip("needs Linux /proc")
+    before = sorted(os.listdir(tmp_path))
+    code = main(["--org", sim.org_ids[0], "--base-url", sim.base_url, "--access-token", sim.token,
+                 "--pipelines-dir", str(tmp_path / "p"), "--duckdb-file", str(path)])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2
+    assert len(err) == 1 and err[0].startswith(f"tallyfy-load: DuckDB file {path}") and says in err[0], err
+    assert "--duckdb-file" in err[0] or "permissions" in err[0]  # the fix
+    assert sim.token not in err[0]
+    assert sim.request_count() == 0 and sim.requests == []
+    assert sorted(os.listdir(tmp_path)) == before  # no folder made, no pipeline state
+
+
+def test_an_unusable_duckdb_path_from_the_environment_is_refused_too(sim, tmp_path):
+    result = run_command(["--pipelines-dir", str(tmp_path / "p")], tmp_path,
+                         {**sim.env(), "TALLYFY_DUCKDB": str(tmp_path / "missing" / "t.duckdb")})
+    assert result.returncode == 2
+    assert result.stderr.strip() == (
+        f"tallyfy-load: DuckDB file {tmp_path}/missing/t.duckdb: folder {tmp_path}/missing does not exist:"
+        f" create it (mkdir -p {tmp_path}/missing) or give another path with --duckdb-file (or $TALLYFY_DUCKDB)")
+    assert sim.request_count() == 0
