@@ -1,4 +1,5 @@
-"""The DuckDB file of a run: checked before anything is made or sent.
+"""The DuckDB file of a run: checked before anything is made or sent, and removed again when
+the run made it and loaded nothing into it (every org failed, or the run stopped).
 
 Each unusable path is refused with one line naming it and the fix (exit code 2), instead of the
 `FileNotFoundError`, `FileExistsError` or DuckDB `IOException` the load would raise later.
@@ -60,3 +61,29 @@ def _cannot_write(folder: str, path: str) -> Optional[str]:
         reason = error.strerror or type(error).__name__
         return f"cannot write in {folder} ({reason})"
     return None
+
+
+def has_completed_load(path: str, dataset: str) -> bool:
+    """Whether the file holds a completed dlt load of `dataset` (True when it cannot be read: then
+    it is not ours to remove)."""
+    import duckdb
+
+    try:
+        with duckdb.connect(path, read_only=True) as con:
+            found = con.execute(
+                "SELECT count(*) FROM information_schema.tables WHERE table_schema = ? AND table_name = '_dlt_loads'",
+                [dataset]).fetchone()[0]
+            if not found:
+                return False
+            return con.execute(f'SELECT count(*) FROM "{dataset}"._dlt_loads WHERE status = 0').fetchone()[0] > 0
+    except Exception:
+        return True
+
+
+def remove_database(path: str) -> None:
+    """The file and the write-ahead log DuckDB keeps beside it."""
+    for name in (path, f"{path}.wal"):
+        try:
+            os.remove(name)
+        except FileNotFoundError:
+            pass

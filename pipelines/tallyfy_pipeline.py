@@ -29,9 +29,9 @@ from tallyfy_source.validation import (
     check_resources,
 )
 
-from .duckdb_file import check_duckdb_file
+from .duckdb_file import check_duckdb_file, has_completed_load, remove_database
 from .errors import exit_code, one_line_reason
-from .summary import print_summary
+from .summary import print_summary, rows_loaded_this_run
 from .lock import pipeline_lock
 from .views import create_views
 
@@ -185,21 +185,37 @@ def run(args: argparse.Namespace, out=None) -> int:
             print(f"demo: Tallyfy API simulator at {sim.base_url}, org {', '.join(sim.org_ids)}", file=out)
         reports: List[ReadReport] = []
         source = tallyfy_source(reports=reports, **kwargs).with_resources(*dlt_resource_names(resources))
+        new_file = None  # the DuckDB file this run creates: removed again if nothing lands in it
         if args.destination == "duckdb":
-            check_duckdb_file(duckdb_path(args))  # the last input checked: still nothing made or sent
+            path = check_duckdb_file(duckdb_path(args))  # the last input checked: still nothing made or sent
+            new_file = None if os.path.lexists(path) else path
         stack.enter_context(pipeline_lock(args.pipelines_dir, pipeline_name))  # one run at a time
         pipeline = open_pipeline(args, pipeline_name, destination)
-        pipeline.run(source, loader_file_format=loader_file_format(destination))
-        views = create_views(pipeline)
-        print_summary(pipeline, summary_roots(resources), out=out)
-        if views:
-            print(f"views: {', '.join(views)}", file=out)
-    failed = failed_orgs(reports)
-    loaded_orgs = {r.org_id for r in reports} - set(failed)
+        try:
+            pipeline.run(source, loader_file_format=loader_file_format(destination))
+        except BaseException:
+            if new_file and not has_completed_load(new_file, args.dataset):
+                remove_database(new_file)  # a run stopped at once (401, redirect) leaves no empty file
+            raise
+        failed = failed_orgs(reports)
+        loaded_orgs = {r.org_id for r in reports} - set(failed)
+        if failed and not loaded_orgs and not data_rows_loaded(pipeline):
+            if new_file:
+                remove_database(new_file)  # holds only dlt's bookkeeping: as if the run never wrote
+        else:
+            views = create_views(pipeline)
+            print_summary(pipeline, summary_roots(resources), out=out)
+            if views:
+                print(f"views: {', '.join(views)}", file=out)
     for org_id, reason in failed.items():
         others = " (the other orgs loaded)" if loaded_orgs else ""
         print(f"tallyfy-load: org {org_id} failed{others}: {reason}", file=sys.stderr)
     return 1 if failed else 0
+
+
+def data_rows_loaded(pipeline: dlt.Pipeline) -> int:
+    """Rows of the data tables (not dlt's own) this run loaded."""
+    return sum(n for table, n in rows_loaded_this_run(pipeline).items() if not table.startswith("_dlt"))
 
 
 def summary_roots(resources: List[str]) -> List[str]:
