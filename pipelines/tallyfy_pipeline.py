@@ -51,10 +51,24 @@ class OneLineParser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: {text} (see {self.prog} --help)\n")
 
 
+def dlt_command() -> str:
+    """dlt's command-line tool, installed beside this Python (`.venv/bin/dlt` in the project folder),
+    which is often not on PATH."""
+    path = os.path.join(os.path.dirname(sys.executable), "dlt")
+    relative = os.path.relpath(path)
+    return relative if not relative.startswith("..") else path
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = OneLineParser(
         prog="tallyfy-load",
-        description="Load Tallyfy members, groups, tags and guests into DuckDB or any dlt destination.",
+        description="Load a Tallyfy organization into DuckDB or any dlt destination: members, groups, tags,"
+        " guests, templates, processes, tasks, comments and the activity feed (all nine tables unless"
+        " --resources says otherwise), merged on their keys, then create the reporting views and print"
+        " what landed.",
+        epilog=f"dlt's own view of a pipeline: {dlt_command()} pipeline {DEFAULT_PIPELINE} info (the demo's:"
+        f" {dlt_command()} pipeline {DEMO_PIPELINE} info; add --pipelines-dir DIR before the name when you"
+        " gave one here).",
     )
     parser.add_argument("--demo", action="store_true", help="start the bundled API simulator and load its synthetic org")
     parser.add_argument("--org", action="append", dest="orgs", metavar="ID", help="org id (repeatable); default: config")
@@ -66,7 +80,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--pipeline-name",
         help=f"dlt pipeline name: letters, digits, _ and - (default: {DEFAULT_PIPELINE}; with --demo: {DEMO_PIPELINE})",
     )
-    parser.add_argument("--pipelines-dir", help="where dlt keeps pipeline state (default: ~/.dlt/pipelines)")
+    parser.add_argument("--pipelines-dir", help="where dlt keeps pipeline state (default: dlt's, ~/.dlt/pipelines; /var/dlt/pipelines for root)")
     parser.add_argument(
         "--duckdb-file",
         help=f"DuckDB database file (default: $TALLYFY_DUCKDB, else {DEFAULT_DUCKDB_FILE}; with --demo: {DEMO_DUCKDB_FILE})",

@@ -1,6 +1,7 @@
 """`tallyfy-load` as a user runs it: demo, dlt config from env and toml, flags, one-line errors."""
 
 import os
+import shlex
 import subprocess
 import sys
 from pathlib import Path
@@ -33,8 +34,18 @@ def summary_counts(stdout):
     return counts
 
 
+def readme_quick_start_commands(prefix):
+    """The command lines of the README's Quick start that start with `prefix`, comments cut."""
+    text = (REPO / "README.md").read_text()
+    quick_start = text.split("## Quick start", 1)[1].split("\n## ", 1)[0]
+    return [line.split("#", 1)[0].strip() for line in quick_start.splitlines() if line.startswith(prefix)]
+
+
 def test_demo_loads_the_synthetic_org_and_prints_a_summary(tmp_path):
-    result = run_command(["--demo", "--pipelines-dir", str(tmp_path / "p")], tmp_path)
+    """As `make demo` runs it (dlt's default pipelines folder, here moved by DLT_DATA_DIR); then the
+    Quick start's `dlt pipeline ... info`, exactly as written, from the project folder."""
+    env = {"DLT_DATA_DIR": str(tmp_path / "dlt_data")}
+    result = run_command(["--demo"], tmp_path, env)
     assert result.returncode == 0, result.stderr
     counts = summary_counts(result.stdout)
     assert set(counts) >= {"members", "groups", "tags", "guests", "groups__members", "groups__guests"}
@@ -43,6 +54,31 @@ def test_demo_loads_the_synthetic_org_and_prints_a_summary(tmp_path):
     with duckdb.connect(str(db), read_only=True) as con:
         for table, (loaded, total) in counts.items():
             assert con.execute(f"SELECT count(*) FROM tallyfy.{table}").fetchone()[0] == total == loaded
+    assert set(counts) >= {"templates", "processes", "tasks", "comments", "activity"}  # all nine tables
+
+    commands = readme_quick_start_commands(".venv/bin/dlt pipeline ")
+    assert ".venv/bin/dlt pipeline tallyfy_demo info" in commands, commands
+    if not (REPO / ".venv" / "bin" / "dlt").exists():
+        pytest.skip("no .venv/bin/dlt in the project folder (run `make setup`)")
+    for command in commands:
+        done = subprocess.run(shlex.split(command), cwd=REPO, capture_output=True, text=True, timeout=120,
+                              env={**os.environ, **env})
+        assert done.returncode == 0, (command, done.stdout, done.stderr)
+        if " info" in command:
+            assert "pipeline_name: tallyfy_demo" in done.stdout and "dataset_name: tallyfy" in done.stdout
+            assert "Resources in schema: tallyfy" in done.stdout
+        else:
+            assert "tallyfy_demo" in done.stdout, done.stdout
+
+
+def test_help_says_what_the_command_loads_and_where_the_dlt_command_is(tmp_path):
+    result = run_command(["--help"], tmp_path)
+    assert result.returncode == 0
+    text = " ".join(result.stdout.split())
+    for table in ("members", "groups", "tags", "guests", "templates", "processes", "tasks", "comments", "activity"):
+        assert table in text.split("options:")[0], table  # in the description, not only in --resources
+    dlt_tool = Path(sys.executable).parent / "dlt"
+    assert f"{dlt_tool} pipeline tallyfy info" in text and f"{dlt_tool} pipeline tallyfy_demo info" in text
 
 
 def test_config_from_environment_variables(sim, tmp_path):
