@@ -10,7 +10,7 @@ import logging
 import os
 import sys
 from contextlib import ExitStack
-from typing import Any, Dict, List, Optional, Sequence
+from typing import Any, Dict, List, Optional, Sequence, Set
 
 import dlt
 
@@ -211,19 +211,36 @@ def run(args: argparse.Namespace, out=None) -> int:
             if new_file and not has_completed_load(new_file, args.dataset):
                 remove_database(new_file)  # a run stopped at once (401, redirect) leaves no empty file
             raise
-        failed = failed_orgs(reports)
-        loaded_orgs = {r.org_id for r in reports} - set(failed)
-        if failed and not loaded_orgs and not data_rows_loaded(pipeline):
-            if new_file:
-                remove_database(new_file)  # holds only dlt's bookkeeping: as if the run never wrote
-        else:
-            views = create_views(pipeline)
-            print_summary(pipeline, summary_roots(resources), out=out)
-            if views:
-                print(f"views: {', '.join(views)}", file=out)
+        after_load(pipeline, resources, reports, out=out, new_file=new_file)
+    return report_failed_orgs(reports)
+
+
+def after_load(pipeline: dlt.Pipeline, resources: List[str], reports: List[ReadReport], out=None,
+               new_file: Optional[str] = None) -> None:
+    """The reporting views and the summary, unless every org failed and nothing landed: then
+    nothing is printed, and `new_file`, a DuckDB file this run created, is removed again.
+    (The deploy script calls this too.)"""
+    if failed_orgs(reports) and not loaded_orgs(reports) and not data_rows_loaded(pipeline):
+        if new_file:
+            remove_database(new_file)  # holds only dlt's bookkeeping: as if the run never wrote
+        return
+    out = out or sys.stdout
+    views = create_views(pipeline)
+    print_summary(pipeline, summary_roots(resources), out=out)
+    if views:
+        print(f"views: {', '.join(views)}", file=out)
+
+
+def loaded_orgs(reports: List[ReadReport]) -> Set[str]:
+    return {r.org_id for r in reports} - set(failed_orgs(reports))
+
+
+def report_failed_orgs(reports: List[ReadReport], prog: str = "tallyfy-load") -> int:
+    """One line on stderr per failed org; the exit code (1 when any org failed)."""
+    failed = failed_orgs(reports)
+    others = " (the other orgs loaded)" if loaded_orgs(reports) else ""
     for org_id, reason in failed.items():
-        others = " (the other orgs loaded)" if loaded_orgs else ""
-        print(f"tallyfy-load: org {org_id} failed{others}: {reason}", file=sys.stderr)
+        print(f"{prog}: org {org_id} failed{others}: {reason}", file=sys.stderr)
     return 1 if failed else 0
 
 
