@@ -1,24 +1,63 @@
 """The scheduled load, shaped for `dlt deploy`: literal pipeline arguments and one `run` call.
 
+The same load as `tallyfy-load --destination postgres`: every table (members, groups, tags,
+guests, templates, processes, tasks, comments, activity), the reporting views, the summary, one
+line per failed org and exit code 1, under the same lock, redoing an interrupted run from the
+last completed load. It calls the command's own functions for all of that.
+
 `dlt deploy deploy/tallyfy_scheduled.py github-action|airflow-composer` reads the pipeline
-name, destination and dataset from this file and the config from its last local run. Config
-and secrets come from dlt's usual places (`SOURCES__TALLYFY__*`, `DESTINATION__POSTGRES__*`, or
-`.dlt/*.toml`). The lock keeps a second run on the same machine from starting while one runs.
+name from this file and the destination and config from its last local run. Config and secrets
+come from dlt's usual places (`SOURCES__TALLYFY__*`, `DESTINATION__POSTGRES__*`, or
+`.dlt/*.toml`). `TALLYFY_DUCKDB=path` loads into that DuckDB file instead of PostgreSQL (a local
+try; the tests do it).
 """
+
+import os
+import sys
 
 import dlt
 
+from pipelines.duckdb_file import check_duckdb_file
+from pipelines.errors import exit_code, one_line_reason
 from pipelines.lock import pipeline_lock
-from tallyfy_source import tallyfy_source
+from pipelines.tallyfy_pipeline import after_load, loader_file_format, report_failed_orgs, setup_logging
+from tallyfy_source import RESOURCE_NAMES, destinations, select_resources, tallyfy_source
 from tallyfy_source.resume import discard_interrupted_load
 
-if __name__ == "__main__":
+PROG = "tallyfy_scheduled"
+
+
+def load(destination) -> int:
+    """One scheduled run; the exit code."""
+    reports = []
     with pipeline_lock(None, "tallyfy"):
-        # dlt's postgres, publishing all tables in one transaction (tallyfy_source/destinations.py);
-        # or name bigquery, snowflake, motherduck or filesystem (and set its keys)
-        pipeline = dlt.pipeline(pipeline_name="tallyfy", destination="tallyfy_source.destinations.postgres",
-                                dataset_name="tallyfy")
+        pipeline = dlt.pipeline(pipeline_name="tallyfy", destination=destination, dataset_name="tallyfy")
         # an earlier run was interrupted: redo it from the last completed load, as tallyfy-load does
         pipeline, _ = discard_interrupted_load(pipeline)
-        load_info = pipeline.run(tallyfy_source())
-        print(load_info)
+        source = select_resources(tallyfy_source(reports=reports), None)  # every table
+        pipeline.run(source, loader_file_format=loader_file_format(pipeline.destination))
+        after_load(pipeline, list(RESOURCE_NAMES), reports)  # views, summary
+    return report_failed_orgs(reports, prog=PROG)
+
+
+def main() -> int:
+    setup_logging(verbose=False)
+    try:
+        duckdb_file = os.environ.get("TALLYFY_DUCKDB")
+        if duckdb_file:
+            destination = destinations.duckdb(credentials=check_duckdb_file(os.path.abspath(duckdb_file)))
+        else:
+            # dlt's postgres, publishing all tables in one transaction (tallyfy_source/destinations.py);
+            # or name bigquery, snowflake, motherduck or filesystem (and set its keys)
+            destination = "tallyfy_source.destinations.postgres"
+        return load(destination)
+    except KeyboardInterrupt:
+        print(f"{PROG}: interrupted", file=sys.stderr)
+        return 130
+    except Exception as error:  # one line, as tallyfy-load says it (pipelines/errors.py)
+        print(f"{PROG}: {one_line_reason(error)}", file=sys.stderr)
+        return exit_code(error)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -10,7 +10,7 @@ import logging
 import os
 import sys
 from contextlib import ExitStack
-from typing import Any, Dict, List, Optional, Sequence
+from typing import Any, Dict, List, Optional, Sequence, Set
 
 import dlt
 
@@ -29,8 +29,9 @@ from tallyfy_source.validation import (
     check_resources,
 )
 
+from .duckdb_file import check_duckdb_file, has_completed_load, remove_database
 from .errors import exit_code, one_line_reason
-from .summary import print_summary
+from .summary import print_summary, rows_loaded_this_run
 from .lock import pipeline_lock
 from .views import create_views
 
@@ -50,10 +51,24 @@ class OneLineParser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: {text} (see {self.prog} --help)\n")
 
 
+def dlt_command() -> str:
+    """dlt's command-line tool, installed beside this Python (`.venv/bin/dlt` in the project folder),
+    which is often not on PATH."""
+    path = os.path.join(os.path.dirname(sys.executable), "dlt")
+    relative = os.path.relpath(path)
+    return relative if not relative.startswith("..") else path
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = OneLineParser(
         prog="tallyfy-load",
-        description="Load Tallyfy members, groups, tags and guests into DuckDB or any dlt destination.",
+        description="Load a Tallyfy organization into DuckDB or any dlt destination: members, groups, tags,"
+        " guests, templates, processes, tasks, comments and the activity feed (all nine tables unless"
+        " --resources says otherwise), merged on their keys, then create the reporting views and print"
+        " what landed.",
+        epilog=f"dlt's own view of a pipeline: {dlt_command()} pipeline {DEFAULT_PIPELINE} info (the demo's:"
+        f" {dlt_command()} pipeline {DEMO_PIPELINE} info; add --pipelines-dir DIR before the name when you"
+        " gave one here).",
     )
     parser.add_argument("--demo", action="store_true", help="start the bundled API simulator and load its synthetic org")
     parser.add_argument("--org", action="append", dest="orgs", metavar="ID", help="org id (repeatable); default: config")
@@ -65,7 +80,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--pipeline-name",
         help=f"dlt pipeline name: letters, digits, _ and - (default: {DEFAULT_PIPELINE}; with --demo: {DEMO_PIPELINE})",
     )
-    parser.add_argument("--pipelines-dir", help="where dlt keeps pipeline state (default: ~/.dlt/pipelines)")
+    parser.add_argument("--pipelines-dir", help="where dlt keeps pipeline state (default: dlt's, ~/.dlt/pipelines; /var/dlt/pipelines for root)")
     parser.add_argument(
         "--duckdb-file",
         help=f"DuckDB database file (default: $TALLYFY_DUCKDB, else {DEFAULT_DUCKDB_FILE}; with --demo: {DEMO_DUCKDB_FILE})",
@@ -115,12 +130,6 @@ def resolve_destination(args: argparse.Namespace) -> Any:
             f"unknown destination {args.destination!r}: use a dlt destination name such as duckdb,"
             " postgres, bigquery, snowflake, motherduck or filesystem (and install its extra)"
         ) from None
-
-
-def make_destination_folder(args: argparse.Namespace) -> None:
-    """The DuckDB file's folder, made only once every input was found good."""
-    if args.destination == "duckdb":
-        os.makedirs(os.path.dirname(duckdb_path(args)), exist_ok=True)
 
 
 def selected_resources(flag: Optional[str], demo: bool = False) -> List[str]:
@@ -207,20 +216,54 @@ def run(args: argparse.Namespace, out=None) -> int:
             print(f"demo: Tallyfy API simulator at {sim.base_url}, org {', '.join(sim.org_ids)}", file=out)
         reports: List[ReadReport] = []
         source = tallyfy_source(reports=reports, **kwargs).with_resources(*dlt_resource_names(resources))
-        make_destination_folder(args)
+        new_file = None  # the DuckDB file this run creates: removed again if nothing lands in it
+        if args.destination == "duckdb":
+            path = check_duckdb_file(duckdb_path(args))  # the last input checked: still nothing made or sent
+            new_file = None if os.path.lexists(path) else path
         stack.enter_context(pipeline_lock(args.pipelines_dir, pipeline_name))  # one run at a time
         pipeline = open_pipeline(args, pipeline_name, destination)
-        pipeline.run(source, loader_file_format=loader_file_format(destination))
-        views = create_views(pipeline)
-        print_summary(pipeline, summary_roots(resources), out=out)
-        if views:
-            print(f"views: {', '.join(views)}", file=out)
+        try:
+            pipeline.run(source, loader_file_format=loader_file_format(destination))
+        except BaseException:
+            if new_file and not has_completed_load(new_file, args.dataset):
+                remove_database(new_file)  # a run stopped at once (401, redirect) leaves no empty file
+            raise
+        after_load(pipeline, resources, reports, out=out, new_file=new_file)
+    return report_failed_orgs(reports)
+
+
+def after_load(pipeline: dlt.Pipeline, resources: List[str], reports: List[ReadReport], out=None,
+               new_file: Optional[str] = None) -> None:
+    """The reporting views and the summary, unless every org failed and nothing landed: then
+    nothing is printed, and `new_file`, a DuckDB file this run created, is removed again.
+    (The deploy script calls this too.)"""
+    if failed_orgs(reports) and not loaded_orgs(reports) and not data_rows_loaded(pipeline):
+        if new_file:
+            remove_database(new_file)  # holds only dlt's bookkeeping: as if the run never wrote
+        return
+    out = out or sys.stdout
+    views = create_views(pipeline)
+    print_summary(pipeline, summary_roots(resources), out=out)
+    if views:
+        print(f"views: {', '.join(views)}", file=out)
+
+
+def loaded_orgs(reports: List[ReadReport]) -> Set[str]:
+    return {r.org_id for r in reports} - set(failed_orgs(reports))
+
+
+def report_failed_orgs(reports: List[ReadReport], prog: str = "tallyfy-load") -> int:
+    """One line on stderr per failed org; the exit code (1 when any org failed)."""
     failed = failed_orgs(reports)
-    loaded_orgs = {r.org_id for r in reports} - set(failed)
+    others = " (the other orgs loaded)" if loaded_orgs(reports) else ""
     for org_id, reason in failed.items():
-        others = " (the other orgs loaded)" if loaded_orgs else ""
-        print(f"tallyfy-load: org {org_id} failed{others}: {reason}", file=sys.stderr)
+        print(f"{prog}: org {org_id} failed{others}: {reason}", file=sys.stderr)
     return 1 if failed else 0
+
+
+def data_rows_loaded(pipeline: dlt.Pipeline) -> int:
+    """Rows of the data tables (not dlt's own) this run loaded."""
+    return sum(n for table, n in rows_loaded_this_run(pipeline).items() if not table.startswith("_dlt"))
 
 
 def summary_roots(resources: List[str]) -> List[str]:

@@ -2,7 +2,7 @@
 
 dlt's `RESTClient` does the requests; this module gives it a session that
 (1) sends spaces as `%20` (Tallyfy does not decode `+`), (2) retries 429/5xx,
-dropped connections and truncated bodies with dlt's own Retry-After-aware
+dropped connections, timeouts and truncated bodies (not a refused connection) with dlt's own Retry-After-aware
 backoff, logging one line per retry, (3) never follows a redirect (the bearer
 token must not travel to another host) and (4) turns the errors that retrying
 cannot fix, a redirect included, into `TallyfyAPIError`s that say what to do.
@@ -29,7 +29,9 @@ from requests.adapters import HTTPAdapter
 from tenacity import (
     RetryCallState,
     Retrying,
+    retry_all,
     retry_any,
+    retry_if_exception,
     retry_if_exception_type,
     stop_after_attempt,
 )
@@ -186,7 +188,10 @@ def make_session(
         wait=wait_exponential_retry_after(multiplier=backoff_factor, max=max_retry_delay),
         retry=retry_any(
             retry_if_status(DEFAULT_RETRY_STATUS),
-            retry_if_exception_type(tuple(DEFAULT_RETRY_EXCEPTIONS) + (UnreadableBody,)),
+            retry_all(
+                retry_if_exception_type(tuple(DEFAULT_RETRY_EXCEPTIONS) + (UnreadableBody,)),
+                retry_if_exception(lambda error: not connection_refused(error)),
+            ),
         ),
         stop=stop_after_attempt(max_attempts),
         before_sleep=_log_retry,
@@ -195,6 +200,23 @@ def make_session(
     )
     session.send = retrying.wraps(session.send)  # type: ignore[method-assign]
     return session
+
+
+def connection_refused(error: BaseException) -> bool:
+    """Nothing listens at the host and port (wrong base URL, API down): the answer will be the
+    same in a second, so it is not retried (a timeout or a reset still is). requests wraps the
+    OS error in urllib3's MaxRetryError > NewConnectionError."""
+    seen = set()
+    current: Any = error
+    while isinstance(current, BaseException) and id(current) not in seen:
+        if isinstance(current, ConnectionRefusedError):
+            return True
+        seen.add(id(current))
+        reason = getattr(current, "reason", None)
+        first_arg = current.args[0] if current.args else None
+        current = next((e for e in (reason, first_arg, current.__cause__, current.__context__)
+                        if isinstance(e, BaseException) and id(e) not in seen), None)
+    return False
 
 
 def check_response(response: Response, *args: Any, **kwargs: Any) -> None:
@@ -296,7 +318,7 @@ def describe_failure(error: BaseException) -> str:
     if isinstance(error, requests.exceptions.Timeout):
         return f"no answer from {where.hostname or 'the API'} on GET {where.path} in time, after every retry; try again later"
     if isinstance(error, requests.exceptions.ConnectionError):
-        reason = "connection refused" if "refused" in str(error).lower() else "connection failed"
+        reason = "connection refused" if connection_refused(error) else "connection failed"
         host = shown_url(url, path=False) if where.netloc else "the API"
         return f"cannot reach {host} ({reason}) on GET {where.path}: check the base URL and the network"
     text = str(error).strip()

@@ -1,6 +1,7 @@
 """`tallyfy-load` as a user runs it: demo, dlt config from env and toml, flags, one-line errors."""
 
 import os
+import shlex
 import subprocess
 import sys
 from pathlib import Path
@@ -33,8 +34,18 @@ def summary_counts(stdout):
     return counts
 
 
+def readme_quick_start_commands(prefix):
+    """The command lines of the README's Quick start that start with `prefix`, comments cut."""
+    text = (REPO / "README.md").read_text()
+    quick_start = text.split("## Quick start", 1)[1].split("\n## ", 1)[0]
+    return [line.split("#", 1)[0].strip() for line in quick_start.splitlines() if line.startswith(prefix)]
+
+
 def test_demo_loads_the_synthetic_org_and_prints_a_summary(tmp_path):
-    result = run_command(["--demo", "--pipelines-dir", str(tmp_path / "p")], tmp_path)
+    """As `make demo` runs it (dlt's default pipelines folder, here moved by DLT_DATA_DIR); then the
+    Quick start's `dlt pipeline ... info`, exactly as written, from the project folder."""
+    env = {"DLT_DATA_DIR": str(tmp_path / "dlt_data")}
+    result = run_command(["--demo"], tmp_path, env)
     assert result.returncode == 0, result.stderr
     counts = summary_counts(result.stdout)
     assert set(counts) >= {"members", "groups", "tags", "guests", "groups__members", "groups__guests"}
@@ -43,6 +54,31 @@ def test_demo_loads_the_synthetic_org_and_prints_a_summary(tmp_path):
     with duckdb.connect(str(db), read_only=True) as con:
         for table, (loaded, total) in counts.items():
             assert con.execute(f"SELECT count(*) FROM tallyfy.{table}").fetchone()[0] == total == loaded
+    assert set(counts) >= {"templates", "processes", "tasks", "comments", "activity"}  # all nine tables
+
+    commands = readme_quick_start_commands(".venv/bin/dlt pipeline ")
+    assert ".venv/bin/dlt pipeline tallyfy_demo info" in commands, commands
+    if not (REPO / ".venv" / "bin" / "dlt").exists():
+        pytest.skip("no .venv/bin/dlt in the project folder (run `make setup`)")
+    for command in commands:
+        done = subprocess.run(shlex.split(command), cwd=REPO, capture_output=True, text=True, timeout=120,
+                              env={**os.environ, **env})
+        assert done.returncode == 0, (command, done.stdout, done.stderr)
+        if " info" in command:
+            assert "pipeline_name: tallyfy_demo" in done.stdout and "dataset_name: tallyfy" in done.stdout
+            assert "Resources in schema: tallyfy" in done.stdout
+        else:
+            assert "tallyfy_demo" in done.stdout, done.stdout
+
+
+def test_help_says_what_the_command_loads_and_where_the_dlt_command_is(tmp_path):
+    result = run_command(["--help"], tmp_path)
+    assert result.returncode == 0
+    text = " ".join(result.stdout.split())
+    for table in ("members", "groups", "tags", "guests", "templates", "processes", "tasks", "comments", "activity"):
+        assert table in text.split("options:")[0], table  # in the description, not only in --resources
+    dlt_tool = Path(sys.executable).parent / "dlt"
+    assert f"{dlt_tool} pipeline tallyfy info" in text and f"{dlt_tool} pipeline tallyfy_demo info" in text
 
 
 def test_config_from_environment_variables(sim, tmp_path):
@@ -129,3 +165,43 @@ def test_rejected_token_fails_with_one_line_naming_org_and_fix(sim, tmp_path, ca
     assert len(err.splitlines()) == 1
     assert sim.org_ids[0] in err and "HTTP 401" in err and "logs out" in err
     assert "wrong-token-123" not in err
+
+
+def _unusable_duckdb_paths(tmp_path):
+    """case -> (the path given, what the one line must say)."""
+    (tmp_path / "a_folder").mkdir()
+    (tmp_path / "a_file").write_text("not a folder")
+    return {
+        "missing parent folder": (tmp_path / "no_such_folder" / "t.duckdb", "folder"),
+        "a directory": (tmp_path / "a_folder", "is a folder"),
+        "a file where a folder should be": (tmp_path / "a_file" / "sub" / "t.duckdb", "is a file, not a folder"),
+        "an unwritable place": (Path("/proc/tallyfy_test.duckdb"), "cannot write in /proc"),
+    }
+
+
+@pytest.mark.parametrize("case", ["missing parent folder", "a directory", "a file where a folder should be",
+                                  "an unwritable place"])
+def test_an_unusable_duckdb_path_is_one_line_exit_2_before_any_request(sim, tmp_path, capsys, case):
+    path, says = _unusable_duckdb_paths(tmp_path)[case]
+    if case == "an unwritable place" and not Path("/proc").is_dir():
+        pytest.skip("needs Linux /proc")
+    before = sorted(os.listdir(tmp_path))
+    code = main(["--org", sim.org_ids[0], "--base-url", sim.base_url, "--access-token", sim.token,
+                 "--pipelines-dir", str(tmp_path / "p"), "--duckdb-file", str(path)])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2
+    assert len(err) == 1 and err[0].startswith(f"tallyfy-load: DuckDB file {path}") and says in err[0], err
+    assert "--duckdb-file" in err[0] or "permissions" in err[0]  # the fix
+    assert sim.token not in err[0]
+    assert sim.request_count() == 0 and sim.requests == []
+    assert sorted(os.listdir(tmp_path)) == before  # no folder made, no pipeline state
+
+
+def test_an_unusable_duckdb_path_from_the_environment_is_refused_too(sim, tmp_path):
+    result = run_command(["--pipelines-dir", str(tmp_path / "p")], tmp_path,
+                         {**sim.env(), "TALLYFY_DUCKDB": str(tmp_path / "missing" / "t.duckdb")})
+    assert result.returncode == 2
+    assert result.stderr.strip() == (
+        f"tallyfy-load: DuckDB file {tmp_path}/missing/t.duckdb: folder {tmp_path}/missing does not exist:"
+        f" create it (mkdir -p {tmp_path}/missing) or give another path with --duckdb-file (or $TALLYFY_DUCKDB)")
+    assert sim.request_count() == 0

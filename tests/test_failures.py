@@ -1,6 +1,9 @@
 """Errors retrying cannot fix stop at once with one line naming the org, the endpoint and the
 fix; one failing org does not stop the others, but the command still exits non-zero."""
 
+import socket
+import time
+
 import duckdb
 import pytest
 
@@ -128,3 +131,82 @@ def test_an_unreachable_api_is_named_plainly(tmp_path, capsys, monkeypatch):
     assert code == 1
     assert err[-1] == ("tallyfy-load: org abc failed: cannot reach http://127.0.0.1:9 (connection refused)"
                        " on GET /api/organizations/abc/tags: check the base URL and the network")
+
+
+def closed_port() -> int:
+    """A port on 127.0.0.1 nothing listens on: connecting to it is refused at once."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def test_a_refused_connection_fails_in_seconds_not_after_every_retry(tmp_path, capsys, monkeypatch):
+    """Nothing listens at the base URL: not worth 5 retries (~32 s at the default backoff of 1 s);
+    one line naming the host and what to check, exit 1 like any connection failure."""
+    monkeypatch.setenv("RUNTIME__REQUEST_BACKOFF_FACTOR", "1")  # dlt's default
+    port = closed_port()
+    started = time.monotonic()
+    code = main(["--org", "abc", "--access-token", "secret-token-4711", "--base-url", f"http://127.0.0.1:{port}/api",
+                 "--pipelines-dir", str(tmp_path / "p"), "--duckdb-file", str(tmp_path / "tallyfy_data.duckdb")])
+    elapsed = time.monotonic() - started
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 1
+    assert elapsed < 8, f"took {elapsed:.1f}s"
+    assert err == [f"tallyfy-load: org abc failed: cannot reach http://127.0.0.1:{port} (connection refused)"
+                   " on GET /api/organizations/abc/users: check the base URL and the network"], err
+
+
+def db_files(tmp_path):
+    return sorted(p.name for p in tmp_path.glob("tallyfy_data.duckdb*"))
+
+
+def test_when_every_org_fails_nothing_is_printed_and_no_database_file_is_left(two_orgs, tmp_path, capsys):
+    two_orgs.forbidden_orgs = {ORG_A, ORG_B}
+    code = command(two_orgs, tmp_path, [ORG_A, ORG_B])
+    captured = capsys.readouterr()
+    assert code == 1
+    assert captured.out == ""  # no summary table of zeros, no "destination: ..." line
+    err = captured.err.strip().splitlines()
+    assert len(err) == 2 and all(" failed: " in line and "HTTP 403" in line for line in err), err
+    assert db_files(tmp_path) == []  # not an empty database, not a half-created one
+
+    two_orgs.forbidden_orgs = set()  # the next run, access granted, loads everything into a new file
+    assert command(two_orgs, tmp_path, [ORG_A, ORG_B]) == 0
+    assert "destination: duckdb" in capsys.readouterr().out
+    loader = Loader(two_orgs, tmp_path, pipeline_name="tallyfy")
+    for table in ("members", "groups", "tags", "guests"):
+        counts = dict(loader.rows(f"SELECT org_id, count(*) FROM tallyfy.{table} GROUP BY 1"))
+        assert counts == {o: len(records(getattr(two_orgs.orgs[o], table))) for o in (ORG_A, ORG_B)}, table
+
+
+def test_a_refused_connection_leaves_no_database_file_and_prints_no_summary(tmp_path, capsys):
+    code = main(["--org", "abc", "--access-token", "t", "--base-url", f"http://127.0.0.1:{closed_port()}/api",
+                 "--pipelines-dir", str(tmp_path / "p"), "--duckdb-file", str(tmp_path / "tallyfy_data.duckdb")])
+    assert code == 1 and capsys.readouterr().out == ""
+    assert db_files(tmp_path) == []
+
+
+def test_a_run_stopped_at_once_leaves_no_database_file(two_orgs, tmp_path, capsys):
+    """401 stops the whole run with an exception: the file it opened holds no load, so it goes too."""
+    assert command(two_orgs, tmp_path, [ORG_A, ORG_B], token="expired-token-0000") == 1
+    assert capsys.readouterr().out == ""
+    assert db_files(tmp_path) == []
+
+
+def test_when_every_org_fails_an_existing_database_is_kept_as_it_was(two_orgs, tmp_path, capsys):
+    assert command(two_orgs, tmp_path, [ORG_A], "--resources", "tags") == 0
+    capsys.readouterr()
+    two_orgs.forbidden_orgs = {ORG_A, ORG_B}
+    code = command(two_orgs, tmp_path, [ORG_A, ORG_B], "--resources", "tags")
+    captured = capsys.readouterr()
+    assert code == 1 and captured.out == ""
+    loader = Loader(two_orgs, tmp_path, pipeline_name="tallyfy")
+    assert loader.rows("SELECT org_id, count(*) FROM tallyfy.tags GROUP BY 1") == [
+        (ORG_A, len(records(two_orgs.orgs[ORG_A].tags)))]
+
+
+def test_when_some_orgs_fail_the_summary_is_printed(two_orgs, tmp_path, capsys):
+    two_orgs.forbidden_orgs = {ORG_B}
+    assert command(two_orgs, tmp_path, [ORG_A, ORG_B], "--resources", "tags") == 1
+    out = capsys.readouterr().out
+    assert "tags" in out and f"destination: duckdb, dataset: tallyfy, at {tmp_path / 'tallyfy_data.duckdb'}" in out

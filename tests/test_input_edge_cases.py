@@ -115,6 +115,7 @@ def test_help_still_prints_the_usage(tmp_path):
 
 @pytest.mark.parametrize("name", ["tallyfy", "Tallyfy_prod-2", "a"])
 def test_plain_pipeline_and_dataset_names_are_accepted(sim, tmp_path, name):
+    (tmp_path / "db").mkdir()
     result = run_command(["--resources", "tags", "--pipeline-name", name, "--dataset", name,
                           "--pipelines-dir", str(tmp_path / "p"), "--duckdb-file", str(tmp_path / "db" / "t.duckdb")],
                          tmp_path, sim.env())

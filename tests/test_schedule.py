@@ -158,7 +158,7 @@ def test_the_deploy_script_is_what_dlt_deploy_can_read_and_it_loads(sim, tmp_pat
     result = subprocess.run([sys.executable, str(script)], cwd=tmp_path, env=env, capture_output=True,
                             text=True, timeout=300)
     assert result.returncode == 0, result.stderr
-    assert "1 load package(s) were loaded to destination postgres" in result.stdout
+    assert "destination: postgres, dataset: tallyfy" in result.stdout and "views: tag_usage" in result.stdout
     org = sim.org
     check = Loader(sim, tmp_path, dlt.destinations.postgres(credentials=env["DESTINATION__POSTGRES__CREDENTIALS"]),
                    pipeline_name="check")
@@ -171,3 +171,45 @@ def test_the_lock_file_sits_beside_the_pipeline_folder_on_any_os(tmp_path):
 
     assert lock_path(str(tmp_path), "tallyfy") == os.path.join(str(tmp_path), ".tallyfy.lock")
     assert lock_path(os.path.join(str(tmp_path), "sub", ".."), "x") == os.path.join(str(tmp_path), ".x.lock")
+
+
+ALL_TABLES = ("members", "groups", "tags", "guests", "templates", "processes", "tasks", "comments", "activity")
+
+
+def test_the_deploy_script_loads_every_table_and_creates_the_views(tmp_path):
+    """The same load as tallyfy-load: all nine tables and every reporting view, each with rows."""
+    import duckdb
+
+    from pipelines.views import VIEWS
+
+    org = make_org(seed=3, members=60, groups=8, tags=20, guests=10, templates=4, processes=20, oneoff_tasks=5)
+    sim = Simulator(orgs=[org], token=TOKEN).start()
+    try:
+        db = tmp_path / "scheduled.duckdb"
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("SOURCES__", "TALLYFY_"))}
+        env.update(sim.env(), PYTHONPATH=str(REPO), DLT_DATA_DIR=str(tmp_path / "dlt"), TALLYFY_DUCKDB=str(db),
+                   SOURCES__TALLYFY__REQUESTS_PER_MINUTE="100000", SOURCES__TALLYFY__ACTIVITY_START_DATE="2025-01-01")
+        result = subprocess.run([sys.executable, str(REPO / "deploy" / "tallyfy_scheduled.py")], cwd=tmp_path,
+                                env=env, capture_output=True, text=True, timeout=300)
+    finally:
+        sim.stop()
+    assert result.returncode == 0, result.stderr
+    counts = summary_counts(result.stdout)
+    assert set(ALL_TABLES) <= set(counts), result.stdout
+    assert f"destination: duckdb, dataset: tallyfy, at {db}" in result.stdout
+    with duckdb.connect(str(db), read_only=True) as con:
+        for name in ALL_TABLES + tuple(view.name for view in VIEWS):
+            assert con.execute(f"SELECT count(*) FROM tallyfy.{name}").fetchone()[0] > 0, name
+        assert con.execute("SELECT count(*) FROM tallyfy.members").fetchone()[0] == len(records(org.members))
+    assert (tmp_path / "dlt" / "pipelines" / "tallyfy").is_dir()  # the pipeline dlt deploy looks up
+
+
+def test_the_deploy_script_fails_in_one_line_like_the_command(tmp_path):
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SOURCES__", "TALLYFY_"))}
+    env.update(PYTHONPATH=str(REPO), DLT_DATA_DIR=str(tmp_path / "dlt"),
+               TALLYFY_DUCKDB=str(tmp_path / "missing" / "t.duckdb"))
+    result = subprocess.run([sys.executable, str(REPO / "deploy" / "tallyfy_scheduled.py")], cwd=tmp_path,
+                            env=env, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 2
+    assert result.stderr.strip().startswith(f"tallyfy_scheduled: DuckDB file {tmp_path}/missing/t.duckdb: folder")
+    assert len(result.stderr.strip().splitlines()) == 1
