@@ -87,7 +87,19 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         return exit_code(error)
     size = os.path.getsize(output)
     print(f"report: {output} ({size / 1e6:.1f} MB, one file; open it in any browser, no network needed)")
+    if args.demo:
+        print_next_steps(output, duckdb_file(args), args.dataset)
     return 0
+
+
+def print_next_steps(report: str, database: str, dataset: str) -> None:
+    """After `make demo`: the three places to look."""
+    query = (f"SELECT title, usage_class, total_usage FROM {dataset}.tag_usage ORDER BY total_usage DESC LIMIT 10")
+    print("\nwhere to look next:")
+    print(f"  the report:    open {report}")
+    print("  the notebooks: make notebooks")
+    print(f"  one view:      .venv/bin/python -c \"import duckdb; duckdb.connect('{database}', read_only=True)"
+          f".sql('{query}').show()\"")
 
 
 if __name__ == "__main__":

@@ -1,0 +1,139 @@
+"""`tallyfy-report`: one self-contained HTML file, checked in a real headless Chromium.
+
+One demo-sized org (the demo's sizes, plus a tag and template titles that are HTML and script
+payloads) is loaded once per worker; the report is written from it and opened in Chromium
+(Debian's, installed by .ci/ensure-chromium.sh: never skipped). Checked there: no console
+error, no dialog, no request but the file itself, every chart drew data, and org text shows as
+typed and runs nothing.
+"""
+
+import html.parser
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from pipelines.report import main
+from pipelines.views import create_views
+from tallyfy_source.simulator import Simulator, SyntheticOrg
+from tests.browser import Chromium
+from tests.conftest import TOKEN, Loader
+
+ORG_ID = "7a11f5de" + "0" * 24
+IMG = "<img src=x onerror=alert(1)>"
+SCRIPT = "</script><script>alert(2)</script>"
+LOADED = ["members", "groups", "tags", "templates", "processes", "tasks"]
+CHARTS = ["chart-tags", "chart-on-time", "chart-overdue", "chart-templates", "chart-late-steps"]
+
+
+def demo_org() -> SyntheticOrg:
+    """The demo's org (pipelines/demo.py sizes) with payloads in a used tag and a launched template."""
+    org = SyntheticOrg.generate(ORG_ID, members=300, groups=40, tags=200, guests=80, seed=7, templates=10,
+                                processes=100, oneoff_tasks=30)
+    org.add_tag(title=IMG, statistics=dict(active_template=5, archived_template=1, active_process=9,
+                                           archived_process=2))
+    launches = {}
+    for run in org.values("runs"):
+        launches[run["checklist_id"]] = launches.get(run["checklist_id"], 0) + 1
+    most_launched = max(launches, key=launches.get)
+    org.lookup("checklists", most_launched)["title"] = SCRIPT
+    org.tick()
+    return org
+
+
+@pytest.fixture(scope="module")
+def report(tmp_path_factory):
+    """(the report's path, the DuckDB file) from one load of the demo-sized org."""
+    folder = tmp_path_factory.mktemp("report")
+    with Simulator(orgs=[demo_org()], token=TOKEN) as server:
+        loader = Loader(server, folder)
+        pipeline, _ = loader.run(LOADED)
+        assert "tag_usage" in create_views(pipeline)
+    output = folder / "out" / "report.html"
+    assert main(["--duckdb-file", loader.db_path, "-o", str(output)]) == 0
+    return output, loader.db_path
+
+
+@pytest.fixture(scope="module")
+def page(report):
+    with Chromium() as browser:
+        yield browser.open(report[0].as_uri())
+
+
+class Attributes(html.parser.HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.found = []
+
+    def handle_starttag(self, tag, attrs):
+        self.found += [(tag, name, value or "") for name, value in attrs]
+
+
+def test_the_report_is_one_file_that_loads_nothing(report):
+    output, _ = report
+    assert [p.name for p in output.parent.iterdir()] == ["report.html"]
+    text = output.read_text(encoding="utf-8")
+    parser = Attributes()
+    parser.feed(text)
+    sources = [(tag, name, value) for tag, name, value in parser.found if name in ("src", "href", "srcset")]
+    assert not [s for s in sources if s[2].lower().startswith(("http:", "https:", "//"))], sources
+    assert not [s for s in sources if s[0] in ("script", "link", "img", "iframe")], sources
+    assert "Plotly" in text and output.stat().st_size < 10_000_000
+    assert IMG not in text and SCRIPT not in text  # org text is escaped in the file, wherever it is
+
+
+def test_every_chart_draws_data_with_no_console_error(page):
+    charts = page.wait_for(f"""(() => {{
+        const charts = Array.from(document.querySelectorAll('.js-plotly-plot')).map(el => ({{
+            id: el.id, traces: el.querySelectorAll('g.trace').length,
+            points: el.querySelectorAll('g.trace .point, g.trace path.js-line').length}}));
+        return charts.length === {len(CHARTS)} && charts.every(c => c.points > 0) && charts;
+    }})()""")
+    assert charts, page.evaluate("document.body.innerText.slice(0, 2000)")
+    assert [c["id"] for c in charts] == CHARTS
+    for chart in charts:
+        assert chart["traces"] > 0 and chart["points"] > 0, chart
+    cards = page.evaluate("Array.from(document.querySelectorAll('.card')).map(c => c.innerText)")
+    assert len(cards) == 8 and any("overdue tasks" in c for c in cards), cards
+    assert page.console_errors == []
+    assert page.dialogs == []
+    assert page.requests and all(url.startswith(("file:", "data:", "blob:")) for url in page.requests), page.requests
+
+
+def test_org_text_shows_as_typed_and_runs_nothing(page):
+    page.wait_for("document.querySelectorAll('#chart-late-steps g.trace').length > 0")
+    svg_texts = page.evaluate("Array.from(document.querySelectorAll('svg text')).map(t => t.textContent)")
+    assert IMG in svg_texts  # the tag's axis label, literally
+    assert any(SCRIPT in text for text in svg_texts)  # the template's axis label
+    # the hover label of the payload tag's bar
+    hover = page.evaluate(f"""(() => {{
+        const gd = document.getElementById('chart-tags');
+        const i = gd.data[0].y.findIndex(label => label.includes('&lt;img'));
+        Plotly.Fx.hover(gd, [{{curveNumber: 0, pointNumber: i}}]);
+        return gd.querySelector('.hoverlayer').textContent;
+    }})()""")
+    assert IMG in hover
+    assert page.evaluate("document.body.innerText").count(SCRIPT) >= 1  # the late steps table
+    assert page.evaluate("document.querySelectorAll('img').length") == 0
+    # plotly.js and one per chart: no script made from org text
+    assert page.evaluate("document.querySelectorAll('script').length") == 1 + len(CHARTS)
+    assert page.dialogs == [] and page.console_errors == []
+
+
+def test_no_file_or_no_load_is_one_line_and_exit_2(tmp_path, capsys):
+    missing = tmp_path / "missing.duckdb"
+    assert main(["--duckdb-file", str(missing), "-o", str(tmp_path / "r.html")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "make demo" in err and "tallyfy-load" in err and str(missing) in err
+    empty = tmp_path / "empty.duckdb"
+    duckdb.connect(str(empty)).close()
+    assert main(["--duckdb-file", str(empty), "-o", str(tmp_path / "r.html")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "never loaded" in err and "make demo" in err
+    assert not (tmp_path / "r.html").exists()
+
+
+def test_another_dataset_name_is_read(report, tmp_path, capsys):
+    _, db_path = report
+    assert main(["--duckdb-file", db_path, "--dataset", "elsewhere", "-o", str(tmp_path / "r.html")]) == 2
+    assert "'elsewhere'" in capsys.readouterr().err
