@@ -15,9 +15,10 @@ import pytest
 
 from pipelines.report import main
 from pipelines.views import create_views
+from tallyfy_source import destinations as atomic
 from tallyfy_source.simulator import Simulator, SyntheticOrg
 from tests.browser import Chromium
-from tests.conftest import TOKEN, Loader
+from tests.conftest import TOKEN, Loader, PostgresDatabase
 
 ORG_ID = "7a11f5de" + "0" * 24
 IMG = "<img src=x onerror=alert(1)>"
@@ -137,3 +138,24 @@ def test_another_dataset_name_is_read(report, tmp_path, capsys):
     _, db_path = report
     assert main(["--duckdb-file", db_path, "--dataset", "elsewhere", "-o", str(tmp_path / "r.html")]) == 2
     assert "'elsewhere'" in capsys.readouterr().err
+
+
+def test_a_postgres_dataset_is_read_through_dlt(tmp_path, monkeypatch, capsys):
+    """Any SQL destination: the views are read through dlt's sql_client (no local dlt state needed)."""
+    org = SyntheticOrg.generate(ORG_ID, members=30, groups=5, tags=20, guests=5, seed=3, templates=4,
+                                processes=20, oneoff_tasks=5)
+    database = PostgresDatabase()
+    try:
+        with Simulator(orgs=[org], token=TOKEN) as server:
+            pipeline, _ = Loader(server, tmp_path, atomic.postgres(credentials=database.dsn)).run(LOADED)
+            create_views(pipeline)
+        monkeypatch.setenv("DESTINATION__POSTGRES__CREDENTIALS", database.dsn)
+        output = tmp_path / "pg.html"
+        argv = ["--destination", "postgres", "--pipelines-dir", str(tmp_path / "elsewhere"), "-o", str(output)]
+        assert main(argv) == 0, capsys.readouterr().err
+    finally:
+        database.drop()
+    text = output.read_text(encoding="utf-8")
+    for chart in CHARTS:
+        assert f'id="{chart}"' in text
+    assert "postgres, dataset tallyfy" in text and "active members" in text
