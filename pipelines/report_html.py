@@ -5,6 +5,7 @@ Org text (tag titles, names, template titles) is never markup. Two places render
 - plotly: its SVG text renderer reads a subset of HTML (<b>, <br>, <a href>) and decodes
   entities, so labels and hover text go through `html.escape` too and show as typed;
   the figure JSON itself is written by plotly with <, > and / escaped inside the <script>.
+Nothing leaves the page: plotly.js inline, and its "Share chart" (upload to Plotly Cloud) removed.
 """
 
 import html
@@ -18,7 +19,9 @@ from .report_data import Bar, ReportData
 
 COLORS = {"active": "#2a7ab0", "archived": "#9bb7cc", "overdue": "#d1495b", "ok": "#8fbf9f",
           "completed": "#66a182", "late": "#edae49"}
-CONFIG = {"displaylogo": False, "responsive": True}
+#: no "Share chart" button: it would upload the org's data to Plotly Cloud
+CONFIG = {"displaylogo": False, "responsive": True,
+          "modeBarButtonsToRemove": ["sendChartToCloud", "sendDataToCloud", "lasso2d", "select2d"]}
 
 
 def esc(text: Any) -> str:
@@ -41,7 +44,7 @@ def _hbar(bars: List[Bar], series: Sequence[tuple], title: str, hover_label: str
                     customdata=hover,
                     hovertemplate=f"%{{customdata}}<br>{name}: %{{x}}<extra></extra>")
     fig.update_layout(barmode="stack", title=title, height=max(260, 120 + 24 * len(bars)),
-                      margin=dict(l=10, r=10, t=50, b=40), legend=dict(orientation="h", y=-0.12),
+                      margin=dict(l=10, r=10, t=50, b=40), legend=dict(orientation="h", y=-0.12, traceorder="normal"),
                       xaxis_title=hover_label, yaxis=dict(automargin=True, type="category"))
     return fig
 

@@ -96,6 +96,8 @@ def test_every_chart_draws_data_with_no_console_error(page):
         assert chart["traces"] > 0 and chart["points"] > 0, chart
     cards = page.evaluate("Array.from(document.querySelectorAll('.card')).map(c => c.innerText)")
     assert len(cards) == 8 and any("overdue tasks" in c for c in cards), cards
+    buttons = page.evaluate("Array.from(document.querySelectorAll('.modebar-btn')).map(b => b.dataset.title)")
+    assert "Zoom" in buttons and not [b for b in buttons if "Share" in b or "Cloud" in b]  # no upload
     assert page.console_errors == []
     assert page.dialogs == []
     assert page.requests and all(url.startswith(("file:", "data:", "blob:")) for url in page.requests), page.requests
