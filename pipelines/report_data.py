@@ -9,13 +9,14 @@ elsewhere works), or any SQL destination through a dlt pipeline's `sql_client()`
 """
 
 import os
+import re
 from collections import Counter, defaultdict
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
 from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence, Tuple
 
-from tallyfy_source.errors import ConfigError
+from tallyfy_source.errors import ConfigError, TallyfyError
 
 #: the views the report reads, and the columns it needs from each
 COLUMNS: Dict[str, Tuple[str, ...]] = {
@@ -40,6 +41,10 @@ class NotLoaded(ConfigError):
     """No data to report on: the file is missing or no load has made the views."""
 
 
+class FileInUse(TallyfyError):
+    """DuckDB lets no reader in while a writer holds the file (a load in progress)."""
+
+
 @contextmanager
 def duckdb_views(path: str, dataset: str) -> Iterator[Query]:
     """Rows of the views in `dataset` of the DuckDB file at `path`, opened read-only."""
@@ -47,7 +52,15 @@ def duckdb_views(path: str, dataset: str) -> Iterator[Query]:
 
     if not os.path.isfile(path):
         raise NotLoaded(f"no DuckDB file at {path}: {LOAD_HINT}, or point --duckdb-file at a loaded file")
-    connection = duckdb.connect(path, read_only=True)
+    try:
+        connection = duckdb.connect(path, read_only=True)
+    except duckdb.IOException as error:
+        if "lock" not in str(error).lower():
+            raise
+        holder = re.search(r"\(PID (\d+)\)", str(error))
+        raise FileInUse(f"{path} is open for writing by another process"
+                        f"{f' (pid {holder.group(1)})' if holder else ''}, a load or a notebook:"
+                        " run the report when it ends") from None
     try:
         found = {name for (name,) in connection.execute(
             "SELECT table_name FROM information_schema.tables WHERE table_schema = ?", [dataset]).fetchall()}

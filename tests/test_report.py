@@ -8,12 +8,15 @@ typed and runs nothing.
 """
 
 import html.parser
-from pathlib import Path
-
+import shutil
+import subprocess
+import sys
+from datetime import date, datetime, timezone
 import duckdb
 import pytest
 
 from pipelines.report import main
+from pipelines.report_data import on_time_trend, unique_labels
 from pipelines.views import create_views
 from tallyfy_source import destinations as atomic
 from tallyfy_source.simulator import Simulator, SyntheticOrg
@@ -43,10 +46,15 @@ def demo_org() -> SyntheticOrg:
 
 
 @pytest.fixture(scope="module")
-def report(tmp_path_factory):
+def org():
+    return demo_org()
+
+
+@pytest.fixture(scope="module")
+def report(tmp_path_factory, org):
     """(the report's path, the DuckDB file) from one load of the demo-sized org."""
     folder = tmp_path_factory.mktemp("report")
-    with Simulator(orgs=[demo_org()], token=TOKEN) as server:
+    with Simulator(orgs=[org], token=TOKEN) as server:
         loader = Loader(server, folder)
         pipeline, _ = loader.run(LOADED)
         assert "tag_usage" in create_views(pipeline)
@@ -161,3 +169,59 @@ def test_a_postgres_dataset_is_read_through_dlt(tmp_path, monkeypatch, capsys):
     for chart in CHARTS:
         assert f'id="{chart}"' in text
     assert "postgres, dataset tallyfy" in text and "active members" in text
+
+
+def test_headline_numbers_match_the_org(page, org):
+    """Counted here from the simulator's records, not by the views' SQL."""
+    cards = dict(reversed(c.split("\n")) for c in page.evaluate(
+        "Array.from(document.querySelectorAll('.card')).map(c => c.innerText)"))
+    assert cards["groups"] == str(len(org.values("groups")))
+    assert cards["active members"] == str(sum(m["status"] == "active" for m in org.values("members")))
+    live = [t for t in org.values("checklists") if not t.get("archived_at")]
+    assert cards["templates"] == str(len(live))
+
+
+def test_demo_flag_reads_the_demo_file_and_says_where_to_look(report, tmp_path, capsys):
+    _, db_path = report
+    shutil.copy(db_path, tmp_path / "tallyfy_demo.duckdb")  # the autouse fixture made tmp_path the cwd
+    assert main(["--demo"]) == 0
+    out = capsys.readouterr().out
+    assert f"report: {tmp_path / 'tallyfy_report.html'}" in out
+    assert "make notebooks" in out and "tallyfy.tag_usage" in out and "where to look next" in out
+    query = out.split("one view:")[1].strip()
+    assert query.startswith(".venv/bin/python -c") and str(tmp_path / "tallyfy_demo.duckdb") in query
+
+
+def test_a_file_held_by_a_load_is_one_line(tmp_path, capsys):
+    path = tmp_path / "busy.duckdb"
+    script = f"import duckdb, sys, time; c = duckdb.connect({str(path)!r}); print('open', flush=True); time.sleep(60)"
+    holder = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "open"
+        assert main(["--duckdb-file", str(path), "-o", str(tmp_path / "r.html")]) == 1
+    finally:
+        holder.kill()
+        holder.wait()
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and f"pid {holder.pid}" in err and "when it ends" in err
+
+
+def test_on_time_trend_is_weekly_then_monthly():
+    now = datetime(2026, 6, 30, tzinfo=timezone.utc)
+
+    def task(day: str, on_time: bool):
+        return {"completed_at": datetime.fromisoformat(day + "T10:00:00+00:00"), "completed_on_time": on_time}
+
+    rows = [task("2026-06-01", True), task("2026-06-03", False), task("2026-06-08", True),
+            {"completed_at": None, "completed_on_time": None}]
+    points, period = on_time_trend(rows, now)
+    assert period == "week"
+    assert [(p.start, p.on_time, p.with_deadline) for p in points] == [(date(2026, 6, 1), 1, 2), (date(2026, 6, 8), 1, 1)]
+    points, period = on_time_trend(rows + [task("2025-11-20", False)], now)
+    assert period == "month"
+    assert [(p.start, p.on_time, p.with_deadline) for p in points] == [(date(2025, 11, 1), 0, 1), (date(2026, 6, 1), 2, 3)]
+    assert on_time_trend([], now) == ([], "week")
+
+
+def test_labels_are_shortened_and_kept_apart():
+    assert unique_labels(["Audit", "Audit", None, "x" * 60], width=10) == ["Audit", "Audit (2)", "(untitled)", "xxxxxxxxx…"]
