@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 
-.PHONY: setup demo test bench bench-workflow mutate notebooks clean
+.PHONY: setup demo report test bench bench-workflow mutate notebooks clean
 
 setup: $(VENV)/.installed
 
@@ -13,11 +13,19 @@ $(VENV)/.installed: pyproject.toml
 	$(PY) -m pip install --quiet -e ".[test]"
 	touch $@
 
+# load the simulator's org, write the report from it, say where to look next
 demo: setup
 	$(VENV)/bin/tallyfy-load --demo
+	$(VENV)/bin/tallyfy-report --demo
 
-# the PostgreSQL tests get a throwaway server of their own (installed with apt-get if missing)
+# ./tallyfy_report.html from ./tallyfy_demo.duckdb (what make demo loads), or from $$TALLYFY_DUCKDB
+report: setup
+	$(VENV)/bin/tallyfy-report $(if $(TALLYFY_DUCKDB),,--demo)
+
+# the PostgreSQL tests get a throwaway server of their own (installed with apt-get if missing);
+# the report's browser tests get Debian's chromium (installed with apt-get if missing)
 test: setup
+	.ci/ensure-chromium.sh
 	.ci/with-postgres.sh $(PY) -m pytest -n 2 -q
 
 bench: setup
@@ -47,4 +55,4 @@ $(VENV)/.notebooks: $(VENV)/.installed
 	touch $@
 
 clean:
-	rm -rf $(VENV) tallyfy_data.duckdb .pytest_cache mutants
+	rm -rf $(VENV) tallyfy_data.duckdb tallyfy_report.html .pytest_cache mutants
