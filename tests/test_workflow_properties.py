@@ -50,7 +50,7 @@ import duckdb
 import pytest
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
-from hypothesis.stateful import RuleBasedStateMachine, initialize, precondition, rule
+from hypothesis.stateful import RuleBasedStateMachine, initialize, rule
 
 from tallyfy_source.simulator import FaultPlan, Simulator, SyntheticOrg, change_between
 from tallyfy_source.simulator.faults import Fault
@@ -87,7 +87,6 @@ PER_PAGE = st.sampled_from((3, 5))
 WALKS = {"tasks": ("tasks", {"archived": None}), "tasks archived": ("tasks", {"archived": "only"}),
          "processes": ("runs", {"archived": None}), "processes archived": ("runs", {"archived": "only"}),
          "templates": ("checklists", {"archived": None}), "activity": ("activity", None)}
-SERVED = {"tasks": "tasks", "processes": "runs", "templates": "checklists"}
 Unit = Tuple[str, str]  # ("template" | "process" | "task" (one-off), id)
 
 
@@ -136,24 +135,44 @@ class WorkflowOrg(RuleBasedStateMachine):
         self.errors: List[BaseException] = []  # changes that failed inside the server's thread
         self.edits = 0
         self.log: List[str] = []
+        self.loaded = False  # the first load ran
+        self.healthy = True  # no step failed (teardown checks only what a passing example left)
 
     def teardown(self):
-        self.sim.stop()
-        shutil.rmtree(self.folder, ignore_errors=True)
+        """Every example ends with the promises checked on whatever it left: a quiet run
+        between sweeps, the same once the feed's lag is over, and a quiet sweep."""
+        try:
+            if self.healthy and self.loaded:
+                self.pending = []
+                self.run_once(sweep=False, per_page=5)
+                if self.sim.feed_lag_seconds:
+                    self.sim.feed_lag_seconds = 0
+                    self.run_once(sweep=False, per_page=5)
+                self.run_once(sweep=True, per_page=5)
+        finally:
+            self.sim.stop()
+            shutil.rmtree(self.folder, ignore_errors=True)
 
     # ------------------------------------------------------------------ the org changes
     def unit_of_task(self, task) -> Unit:
         return ("process", task["run_id"]) if task["run_id"] else ("task", task["id"])
 
+    def pool(self, kind: str) -> list:
+        """The records a task or process change of `kind` picks from."""
+        tasks, runs = self.org.values("tasks"), self.org.values("runs")
+        return {"complete_task": [t for t in tasks if t["status"] != "completed"],
+                "reopen_task": [t for t in tasks if t["status"] == "completed"],
+                "reassign_task": tasks, "comment_on_task": tasks,
+                "archive_process": [r for r in runs if r["archived_at"] is None],
+                "unarchive_process": [r for r in runs if r["archived_at"] is not None],
+                "delete_process": runs if len(runs) > 3 else []}.get(kind, [])
+
     def planned(self, kind: str, n: int) -> Optional[Callable[[], List[Unit]]]:
         """What `kind` would do to the record `n` picks, as a thunk returning the units it
         changes (None: no such record now)."""
         org = self.org
-        tasks = org.values("tasks")
-        runs, templates = org.values("runs"), org.values("checklists")
+        templates, pool = org.values("checklists"), self.pool(kind)
         if kind in ("complete_task", "reopen_task", "reassign_task", "comment_on_task"):
-            pool = {"complete_task": [t for t in tasks if t["status"] != "completed"],
-                    "reopen_task": [t for t in tasks if t["status"] == "completed"]}.get(kind, tasks)
             task = pick(pool, n)
             if task is None:
                 return None
@@ -184,9 +203,6 @@ class WorkflowOrg(RuleBasedStateMachine):
             return None if template is None else (
                 lambda: [("process", org.launch_process(template["id"], name=f"Launched {n}")["id"])])
         if kind in ("archive_process", "unarchive_process", "delete_process"):
-            pool = [r for r in runs if (r["archived_at"] is None) == (kind != "unarchive_process")]
-            if kind == "delete_process":
-                pool = runs if len(runs) > 3 else []
             run = pick(pool, n)
             if run is None:
                 return None
@@ -236,6 +252,7 @@ class WorkflowOrg(RuleBasedStateMachine):
         thunk = self.planned(kind, n)
         if thunk is None:
             return None
+        healthy, self.healthy = self.healthy, False
         if feed == "dropped":
             self.org.drop_next_events(1)
         elif feed == "held":
@@ -248,6 +265,7 @@ class WorkflowOrg(RuleBasedStateMachine):
             self.stale.update(units)
         for unit in units:
             self.changed_at[unit] = self.org.now
+        self.healthy = healthy
         return units
 
     def apply_during_run(self, kind: str, n: int) -> Callable[[], None]:
@@ -282,6 +300,7 @@ class WorkflowOrg(RuleBasedStateMachine):
     def run_once(self, sweep: bool = False, per_page: int = 5, concurrency: int = 1, honour_sort: bool = True,
                  faults: Tuple[Fault, ...] = ()) -> bool:
         """One run and the invariants; True when a change landed during it."""
+        self.healthy, self.loaded = False, True
         faults = list(faults) + self.pending
         self.pending = []
         before, upstream_before = self.loaded_keys(), self.upstream_keys()
@@ -302,6 +321,7 @@ class WorkflowOrg(RuleBasedStateMachine):
             lost = (before[table] & upstream_before[table] & upstream_after[table]) - after[table]
             assert not lost, f"{table}: live records deleted: {sorted(lost)[:5]}"
         if plan.fired:
+            self.healthy = True
             return True
         swept = all(not r.mode.startswith("incremental") for r in self.loader.reports if r.resource in WORKFLOW)
         if swept:  # 2. a quiet sweep: everything exact
@@ -311,6 +331,7 @@ class WorkflowOrg(RuleBasedStateMachine):
         else:  # 3. a quiet run between sweeps: every change the feed has shown is exact
             unseen = {u for u, when in self.changed_at.items() if when + timedelta(seconds=lag) > now}
             self.check_exact(lag, skip=self.stale | unseen, activity=lag == 0 and not self.activity_stale)
+        self.healthy = True
         return False
 
     def check_exact(self, lag: int, skip: Optional[Set[Unit]] = None, activity: bool = True) -> None:
@@ -353,84 +374,106 @@ class WorkflowOrg(RuleBasedStateMachine):
     @initialize(reading=st.sampled_from(("too", "only")))
     def first_load(self, reading):
         self.reading = self.sim.archived_reading = reading
+        self.healthy = False
         self.loader.run(resources=RESOURCES, per_page=5, activity_start_date=START)
         self.check_exact(0)
+        self.healthy = self.loaded = True
 
     @rule(changes=st.lists(CHANGE, min_size=1, max_size=4))
     def changes_between_runs(self, changes):
+        self.log.append("# changes")
         self.apply_all(changes)
 
     @rule(changes=st.lists(CHANGE, min_size=1, max_size=4), per_page=PER_PAGE, honour_sort=st.booleans())
     def changes_then_a_run_between_sweeps(self, changes, per_page, honour_sort):
+        self.log.append("# changes, run")
         self.apply_all(changes)
         self.run_once(sweep=False, per_page=per_page, honour_sort=honour_sort)
 
     @rule(changes=st.lists(MISSED, min_size=1, max_size=3), per_page=PER_PAGE)
     def missed_changes_heal_at_the_next_sweep(self, changes, per_page):
+        """Changes the feed drops or shows late: a run between sweeps, the late events show up,
+        another run, then a sweep, exact."""
+        self.log.append("# missed changes, run, late events show, run, sweep")
         self.apply_all(changes)
+        self.run_once(sweep=False, per_page=per_page)
+        if self.org.release_held_events():
+            self.activity_stale = True
         self.run_once(sweep=False, per_page=per_page)
         if not self.run_once(sweep=True, per_page=per_page):
             assert not self.stale
 
+    @rule(changes=st.lists(RECORDED, min_size=1, max_size=3), lag=st.sampled_from((30, 120)), per_page=PER_PAGE,
+          sweep=st.booleans())
+    def lagging_changes_are_exact_once_they_show(self, changes, lag, per_page, sweep):
+        """The feed shows events `lag` seconds late: a run (sweep or not) while they are hidden,
+        then one after they show."""
+        self.log.append(f"# lag {lag}: changes, run, time passes, run")
+        self.sim.feed_lag_seconds = lag
+        try:
+            self.apply_all(changes)
+            self.run_once(sweep=sweep, per_page=per_page)
+            self.org.tick(lag + 1)
+            self.run_once(sweep=False, per_page=per_page)
+        finally:
+            self.sim.feed_lag_seconds = 0
+
     @rule(sweep=st.sampled_from((False, False, True)), per_page=PER_PAGE, concurrency=st.sampled_from((1, 1, 4)),
-          honour_sort=st.booleans())
-    def run(self, sweep, per_page, concurrency, honour_sort):
-        self.run_once(sweep=sweep, per_page=per_page, concurrency=concurrency, honour_sort=honour_sort)
+          honour_sort=st.booleans(), during=st.none() | st.tuples(st.sampled_from(sorted(WALKS)), st.integers(2, 6),
+                                                                  RECORDED))
+    def run(self, sweep, per_page, concurrency, honour_sort, during):
+        """A run, maybe with a change landing before page N of one of its walks."""
+        self.log.append("# run")
+        faults = ()
+        if during is not None:
+            walk, page, change = during
+            resource, query = WALKS[walk]
+            faults = (Fault("mutate", resource=resource, page=page, query=query,
+                            action=self.apply_during_run(*change[:2])),)
+        self.run_once(sweep=sweep, per_page=per_page, concurrency=concurrency, honour_sort=honour_sort,
+                      faults=faults)
 
-    @rule(walk=st.sampled_from(sorted(WALKS)), page=st.integers(2, 6), change=RECORDED)
-    def change_during_the_next_run(self, walk, page, change):
-        resource, query = WALKS[walk]
-        self.pending.append(Fault("mutate", resource=resource, page=page, query=query,
-                                  action=self.apply_during_run(*change[:2])))
-
-    @rule(new=st.sampled_from(("add_oneoff_task", "launch_process", None)), n=N,
-          walk=st.sampled_from(("tasks", "tasks", "tasks archived", "processes", "templates", "activity")),
-          mover=RECORDED, per_page=PER_PAGE, sweep=st.sampled_from((True, True, False)))
-    def change_mid_walk_then_a_quiet_run(self, new, n, walk, mover, per_page, sweep):
-        """A record the tables do not have yet (created now, or left from before), and a change
-        landing just before the walk serves the page holding it; then a quiet run heals."""
-        if new:
-            self.apply(new, n)
-        resource, query = WALKS[walk]
-        page = 2 + n % 4
-        if resource != "activity":
-            order = [str(r["id"]) for r in self.org.served(resource, query={k: v for k, v in (query or {}).items()
-                                                                              if v is not None},
-                                                          archived_reading=self.reading)]
-            loaded = self.loaded_keys()[walk.split()[0]]
-            unloaded = [i for i, key in enumerate(order) if key not in loaded]
-            if unloaded:
-                page = max(2, pick(unloaded, n) // per_page + 1)
-        fault = Fault("mutate", resource=resource, page=page, query=query, action=self.apply_during_run(*mover[:2]))
-        if self.run_once(sweep=sweep or resource != "activity", per_page=per_page, faults=(fault,)):
+    @rule(new=st.sampled_from(("add_oneoff_task", "launch_process")), n=N, per_page=PER_PAGE,
+          mover=st.sampled_from(("archive_process", "archive_process", "delete_process", "unarchive_process",
+                                 "complete_task")))
+    def a_new_record_slides_onto_a_page_already_read(self, new, n, per_page, mover):
+        """A task created since the last run, and a change landing in the sweep's tasks walk just
+        before the page that holds it, taking tasks off the pages already read (a process
+        with a task there archived or deleted): the new task slides onto a page read already.
+        Then a quiet run must bring it in."""
+        self.log.append(f"# new {new}, {mover} mid tasks walk, quiet run")
+        units = self.apply(new, n)
+        if not units:
+            return
+        order = [str(t["id"]) for t in self.org.served("tasks", query={}, archived_reading=self.reading)]
+        loaded = self.loaded_keys()["tasks"]
+        unloaded = [i for i, key in enumerate(order) if key not in loaded]
+        if not unloaded:
+            return
+        page = max(2, pick(unloaded, n) // per_page + 1)
+        read = set(order[:(page - 1) * per_page])
+        pool = self.pool(mover)
+        if mover in ("archive_process", "delete_process"):
+            hits = [i for i, run in enumerate(pool) if any(
+                t["run_id"] == run["id"] and t["id"] in read for t in self.org.values("tasks"))]
+            n = pick(hits, n) if hits else n
+        fault = Fault("mutate", resource="tasks", page=page, query={"archived": None},
+                      action=self.apply_during_run(mover, n))
+        if self.run_once(sweep=True, per_page=per_page, faults=(fault,)):
             self.run_once(sweep=False, per_page=per_page)
 
     @rule(first=RECORDED, second=RECORDED, per_page=PER_PAGE)
     def change_between_the_feed_read_and_a_single_read(self, first, second, per_page):
         """A change the feed names, then another landing just before the run asks for the first
         one's record by itself; then a quiet run heals."""
+        self.log.append("# change, another before its single read, quiet run")
         changed = self.apply(*first)
         if not changed:
             return
-        kind = changed[0][0]
-        resource = {"template": "checklists", "process": "runs", "task": "tasks"}[kind]
+        resource = {"template": "checklists", "process": "runs", "task": "tasks"}[changed[0][0]]
         fault = Fault("mutate", item=True, resource=resource, action=self.apply_during_run(*second[:2]))
         if self.run_once(sweep=False, per_page=per_page, faults=(fault,)):
             self.run_once(sweep=False, per_page=per_page)
-
-    @rule(seconds=st.sampled_from((0, 30, 120)))
-    def feed_lag(self, seconds):
-        self.sim.feed_lag_seconds = seconds
-
-    @precondition(lambda self: self.sim.feed_lag_seconds > 0)
-    @rule(seconds=st.sampled_from((10, 60, 121, 3600)))
-    def time_passes(self, seconds):
-        self.org.tick(seconds)
-
-    @rule()
-    def late_events_show_up(self):
-        if self.org.release_held_events():
-            self.activity_stale = True
 
 
 WorkflowOrg.TestCase.settings = settings(
@@ -446,6 +489,7 @@ def machine():
     m = WorkflowOrg()
     m.first_load("too")
     yield m
+    m.healthy = False  # each hand sequence checks its own end
     m.teardown()
 
 
@@ -483,7 +527,7 @@ def test_every_change_kind_the_feed_missed_heals_at_the_next_sweep(machine):
 
 
 def test_a_record_created_since_the_last_run_that_slides_onto_a_page_read_is_loaded_by_the_next_quiet_run(machine):
-    machine.change_mid_walk_then_a_quiet_run("add_oneoff_task", 1, "tasks", ("archive_process", 0, "recorded"), 3, True)
+    machine.a_new_record_slides_onto_a_page_already_read("add_oneoff_task", 1, 3, "archive_process")
     machine.check_exact(0)
 
 
@@ -494,12 +538,7 @@ def test_a_change_before_the_single_read_is_exact_after_the_next_quiet_run(machi
 
 
 def test_lagging_changes_are_exact_on_the_first_run_after_they_show(machine):
-    machine.feed_lag(120)
-    for kind in ("complete_task", "comment_on_task", "launch_process", "edit_template", "add_oneoff_task"):
-        machine.apply(kind, 3)
-    machine.run_once(sweep=False, per_page=3)
-    machine.time_passes(121)
-    machine.run_once(sweep=False, per_page=3)
-    machine.feed_lag(0)
-    machine.run_once(sweep=False, per_page=3)
+    changes = [(kind, 3, "recorded") for kind in ("complete_task", "comment_on_task", "launch_process",
+                                                  "edit_template", "add_oneoff_task")]
+    machine.lagging_changes_are_exact_once_they_show(changes, 120, 3, False)
     machine.check_exact(0)
