@@ -81,7 +81,9 @@ N = st.integers(0, 10**6)
 FEED = st.sampled_from(("recorded", "recorded", "recorded", "dropped", "held"))
 CHANGE = st.tuples(KIND, N, FEED)
 RECORDED = st.tuples(KIND, N, st.just("recorded"))
-MISSED = st.tuples(KIND, N, st.sampled_from(("dropped", "held")))
+#: missed changes: deletions most of all, which only a sweep can confirm
+MISSED = st.tuples(st.sampled_from(KINDS + ("delete_process", "delete_template") * 3), N,
+                   st.sampled_from(("dropped", "held")))
 PER_PAGE = st.sampled_from((3, 5))
 #: (walk, query the walk carries): the two `archived` walks of each list, and the feed
 WALKS = {"tasks": ("tasks", {"archived": None}), "tasks archived": ("tasks", {"archived": "only"}),
