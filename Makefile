@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 
-.PHONY: setup demo report test bench bench-workflow mutate notebooks clean
+.PHONY: setup demo report test fuzz bench bench-workflow mutate notebooks clean
 
 setup: $(VENV)/.installed
 
@@ -27,6 +27,13 @@ report: setup
 test: setup
 	.ci/ensure-chromium.sh
 	.ci/with-postgres.sh $(PY) -m pytest -n 2 -q
+
+# the two hypothesis state machines (tests/test_live_org_properties.py, the directory;
+# tests/test_workflow_properties.py, the workflow) with FUZZ_EXAMPLES examples each instead of
+# the few `make test` runs, one per core (about 30 minutes at 200)
+FUZZ_EXAMPLES ?= 200
+fuzz: setup
+	TALLYFY_PROPERTY_EXAMPLES=$(FUZZ_EXAMPLES) $(PY) -m pytest -n 2 --dist loadfile -q tests/test_live_org_properties.py tests/test_workflow_properties.py
 
 bench: setup
 	$(PY) -m benchmarks.run

@@ -51,3 +51,14 @@ def all_rows(sim, org_id, path, raw_query=""):
 
 def times_of(rows, field="updated_at"):
     return [parse_ts(r[field]) for r in rows]
+
+
+def events_still_dropped_or_held(org) -> int:
+    """How many of the org's next feed events `drop_next_events` / `hold_next_events` will still
+    drop or hold. The simulator keeps the counts privately; should a rewrite rename them, this
+    answers a huge number, so a caller counts every later change as possibly missed by the feed
+    (its test gets weaker, never wrong)."""
+    try:
+        return int(org._drop_events) + int(org._hold_events)
+    except (AttributeError, TypeError, ValueError):
+        return 10**9
