@@ -11,8 +11,8 @@ workflow: `checklists`, `runs`, `tasks`, `activity-feeds`, and `runs/{id}/tasks`
 
 Check order for every request (first failure answers):
   1. method not GET           -> 405 METHOD_NOT_ALLOWED
-  2. `X-Tallyfy-Client` not `APIClient` -> 404 ENDPOINT_NOT_FOUND (the docs: mandatory);
-     no `Accept: application/json` -> 406 NOT_ACCEPTABLE
+  2. no `X-Tallyfy-Client` (any value: the SDK sends `TallyfySDK`) -> 404 ENDPOINT_NOT_FOUND
+     (the docs: mandatory); no `Accept: application/json` -> 406 NOT_ACCEPTABLE
   3. bad/missing bearer token -> 401 UNAUTHENTICATED
   4. rate limit (if enabled)  -> 429 TOO_MANY_REQUESTS (429s do not count against the window)
   5. unknown path             -> 404 ENDPOINT_NOT_FOUND
@@ -40,6 +40,7 @@ from .ratelimit import RateLimiter
 from .replies import Reply, error
 from .requestlog import RequestLog
 from .serving import ServedResource, context, paging, serve_record, sort_records
+from .switches import DEFAULT
 
 __all__ = ["Simulator", "sort_records"]
 
@@ -48,11 +49,13 @@ class Simulator:
     """An in-process HTTP server speaking Tallyfy's API over synthetic orgs.
 
     Settings are plain attributes, safe to change between (or during) runs:
-    `honour_sort`, `sort_within_pages`, `update_field_name`, `latency`, `rate_limit_per_minute`,
+    `honour_sort`, `sort_within_pages`, `latency`, `rate_limit_per_minute`,
     `rate_limit_burst_seconds`, `faults`, `forbidden_orgs`, `total_pages_from_default`,
-    `unknown_org_status`; for the workflow: `archived_reading` ("too" or "only": what a truthy
-    `archived` means), `feed_lag_seconds` (feed events show that much org clock after they
-    happen); `drop_next_event()` makes the next change write no event.
+    `unknown_org_status`, and the serving switches of `switches.py` (documented forms by
+    default: `update_field_name`, `task_owners`, `template_owner_ids`, `group_member_ids`,
+    `include_wrapping`, `template_tags`, `template_list_archived_at`, `feed_shape`,
+    `feed_timestamps`, `archived_reading`, `feed_lag_seconds`); `drop_next_event()` makes the
+    next change write no event.
 
     The rate limiter is one sliding window over the whole simulator (every org, one
     token): more than N requests in 60 s, or more than ceil(N/6) in 10 s, answer 429.
@@ -65,7 +68,7 @@ class Simulator:
         orgs: Union[SyntheticOrg, Sequence[SyntheticOrg]],
         token: Optional[str] = None,
         honour_sort: bool = True,
-        update_field_name: str = "updated_at",
+        update_field_name: str = "documented",
         latency: float = 0.0,
         rate_limit_per_minute: Optional[int] = None,
         faults: Optional[FaultPlan] = None,
@@ -81,6 +84,8 @@ class Simulator:
         if len(self.orgs) != len(orgs):
             raise ValueError("org ids must be unique")
         self.token = token or ("sim-token-" + (list(self.orgs)[0][:16] if self.orgs else "none"))
+        for name, value in vars(DEFAULT).items():  # the serving switches, documented by default
+            setattr(self, name, value)
         self.honour_sort = honour_sort
         #: quirk: `sort` applied to each page of the default order only, not to the whole list
         self.sort_within_pages = False
@@ -94,8 +99,6 @@ class Simulator:
         self.total_pages_from_default = total_pages_from_default
         #: what an org id the simulator does not know gets: 403 (default) or 404
         self.unknown_org_status = unknown_org_status
-        self.archived_reading = "too"
-        self.feed_lag_seconds = 0
         self.host = host
         self.port = port
         self.log = RequestLog()
@@ -196,7 +199,7 @@ class Simulator:
             return error(405, f"The {request.method} method is not supported for this route. Supported methods: GET.",
                          "METHOD_NOT_ALLOWED")
         if not entry["client_header_ok"]:
-            return error(404, "The requested endpoint was not found. Send the header X-Tallyfy-Client: APIClient.",
+            return error(404, "The requested endpoint was not found. Send the header X-Tallyfy-Client.",
                          "ENDPOINT_NOT_FOUND")
         if not entry["accepts_json"]:
             return error(406, "Send Accept: application/json.", "NOT_ACCEPTABLE")
@@ -222,13 +225,16 @@ class Simulator:
                 "total": n, "count": n, "per_page": max(n, 1), "current_page": 1, "total_pages": 1,
                 "links": []}}})
         org = self.orgs.get(route.org_id)
+        if route.kind == "org" and org is not None and route.org_id not in self.forbidden_orgs:
+            return Reply(200, {"data": {"id": org.org_id, "name": org.name, "slug": org.org_id[:8]}})
         if org is None and self.unknown_org_status == 404:
             return error(404, "No query results for model [Organization]", "RESOURCE_NOT_FOUND")
         if org is None or route.org_id in self.forbidden_orgs:
             return error(403, "You do not have access to this organization", "FORBIDDEN")
         include = {w.strip() for w in entry["query"].get("with", "").split(",") if w.strip()}
         if route.parent is not None and org.lookup(route.parent_resource, route.parent) is None:
-            return error(404, f"No query results for model [Run] {route.parent}", "RESOURCE_NOT_FOUND")
+            model = {"runs": "Run", "checklists": "Checklist", "members": "User"}.get(route.parent_resource, "Run")
+            return error(404, f"No query results for model [{model}] {route.parent}", "RESOURCE_NOT_FOUND")
         if route.kind == "item":
             fault = (self.faults.next_item_fault(route.served.resource, route.item, org.org_id, entry["query"])
                      if self.faults is not None else None)
@@ -237,18 +243,22 @@ class Simulator:
                 instead = fault.replacement()
                 if instead is not None:
                     return instead
-            reply = self._item(org, route.served, route.item, include, entry["query"])
+            reply = self._item(org, route.served, route.item, include, entry["query"], route.parent)
             return fault.alter(reply) if fault is not None and reply.status == 200 else reply
         return self._list(request, org, route, entry, include)
 
-    def _item(self, org: SyntheticOrg, served: ServedResource, item: str, include: Set[str], query) -> Reply:
+    def _item(self, org: SyntheticOrg, served: ServedResource, item: str, include: Set[str], query,
+              parent=None) -> Reply:
         key = served.item_key(item)
         with org.lock:
-            rec = org.lookup(served.resource, key) if key is not None else None
+            if served.item_lookup is not None and parent is not None:
+                rec = served.item_lookup(org, parent, key) if key is not None else None
+            else:
+                rec = org.lookup(served.resource, key) if key is not None else None
             if rec is None:
                 return error(404, f"No query results for model [{served.model}] {item}", "RESOURCE_NOT_FOUND")
-            ctx = context(served, org, include, self.update_field_name, query, single=True)
-            data = serve_record(served, org, rec, include, self.update_field_name, ctx)
+            ctx = context(served, org, include, None, query, single=True, settings=self)
+            data = serve_record(served, org, rec, include, None, ctx)
         return Reply(200, {"data": data})
 
     def _list(self, request: Request, org: SyntheticOrg, route: Route, entry: Dict[str, Any],
@@ -270,15 +280,18 @@ class Simulator:
         order = served.order(query, None if self.honour_sort else served.documented_sorts)
         page_sort = self.sort_within_pages and order != default
         with org.lock:
-            recs = served.select(self._sorted_records(org, served, *(default if page_sort else order)), query,
-                                 org, self, route.parent)
+            recs = (sort_records(served.resource, served.source(org, route.parent), *order)
+                    if served.source is not None else self._sorted_records(org, served, *(default if page_sort else order)))
+            recs = served.select(recs, query, org, self, route.parent)
             total = len(recs)
+            if (query.get("without_pagination") or "").lower() == "true":  # every record in one answer
+                per_page, page = max(total, 1), 1
             start = ((fault.page_served(page) if fault is not None else page) - 1) * per_page
             chunk = recs[start:start + per_page]
             if page_sort:
                 chunk = sort_records(served.resource, chunk, *order)
-            ctx = context(served, org, include, self.update_field_name, query)
-            data = [serve_record(served, org, r, include, self.update_field_name, ctx) for r in chunk]
+            ctx = context(served, org, include, None, query, settings=self)
+            data = [serve_record(served, org, r, include, None, ctx) for r in chunk]
 
         total_pages = max(1, math.ceil(total / per_page))
         shown_pages = total_pages
