@@ -49,7 +49,7 @@ GUEST_COLUMNS = _cols(
     org_id="text", id="bigint", email="text", first_name="text", last_name="text",
     link="text", created_at=TS, deleted_at=TS, last_accessed_at=TS,
     details__status="text", details__company_name="text", details__timezone="text",
-    details__disabled_at=TS,
+    details__disabled_at=TS, details__last_accessed_at=TS, details__reactivated_at=TS,
 )
 
 COLUMNS: Dict[str, TTableSchemaColumns] = {

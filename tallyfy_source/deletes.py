@@ -97,7 +97,7 @@ def loaded_where(table: str, org_id: str, column: str, values: Sequence[Any], mo
         return []
 
 
-def _child_lists(table: str, parent_ids: List[str]) -> Dict[str, Dict[str, List[Any]]]:
+def child_lists(table: str, parent_ids: List[str]) -> Dict[str, Dict[str, List[Any]]]:
     """{child field: {parent _dlt_id: [items in list order]}}: a scalar list's values (a child
     table whose one column is `value`), or an object list's rows without dlt's columns."""
     pipeline = dlt.current.pipeline()
@@ -170,7 +170,7 @@ def removal_rows(endpoint: Endpoint, org_id: str, gone: List[Dict[str, Any]], mo
     logger.info("%s of org %s: %d records deleted upstream (%s)", endpoint.resource, org_id, len(gone), mode)
     if mode == "delete":
         return [{"org_id": org_id, key: row[key], DELETED_COLUMN: True} for row in gone]
-    lists = _child_lists(endpoint.resource, [row["_dlt_id"] for row in gone]) if endpoint.child_lists else {}
+    lists = child_lists(endpoint.resource, [row["_dlt_id"] for row in gone]) if endpoint.child_lists else {}
     flagged = []
     for row in gone:
         restored = {k: v for k, v in row.items() if not k.startswith("_dlt_")}

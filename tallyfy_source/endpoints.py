@@ -24,6 +24,9 @@ class Endpoint:
     update_field: Optional[str] = None  # None: the endpoint has no update time
     params: Dict[str, str] = field(default_factory=dict)  # sent on every request
     child_lists: Tuple[str, ...] = ()  # list fields that become child tables `<resource>__<field>`
+    #: fields only a single-record read serves (the docs' response examples): not columns, since
+    #: the sweep reads lists and could never fill them (`unserved.py` covers the other direction)
+    item_only: Tuple[str, ...] = ()
 
     @property
     def key(self) -> str:
@@ -78,6 +81,9 @@ TEMPLATES = Endpoint(
     sort_param="sort_by",
     params={"with": "steps,tags"},
     child_lists=("steps", "tags"),
+    item_only=("prerun", "automated_actions", "webhook", "guidance", "alias", "folder_id", "kickoff_title",
+               "kickoff_description", "is_public", "icon", "is_public_kickoff", "default_process_name_format",
+               "explanation_video"),
 )
 PROCESSES = Endpoint(
     resource="processes",
@@ -94,6 +100,7 @@ TASKS = Endpoint(
     sort_param="sort",
     params={"with": "tags,threads,form_fields"},
     child_lists=("assignees", "tags", "form_fields"),
+    item_only=("can_complete_only_assignees", "max_assignable", "webhook", "top_secret"),
 )
 ACTIVITY = Endpoint(
     resource="activity",

@@ -34,7 +34,7 @@ from dlt.sources.helpers.rest_client import RESTClient
 from .client import describe_failure
 from .columns import COLUMNS, PARENT_KEYS, WORKFLOW_CHILD_COLUMNS
 from .deletes import last_loaded, loaded_rows, removal_rows
-from .endpoints import ACTIVITY, COMMENTS, COMMENTS_TABLE, Endpoint
+from .endpoints import ACTIVITY, COMMENTS, COMMENTS_TABLE, TASKS, TEMPLATES, Endpoint
 from .errors import ConfigError, stops_every_org
 from .events import event_row
 from .feed import day_before, event_id, feed_pages, utc_day
@@ -142,7 +142,7 @@ def archived_flag(row: Row, archived: Optional[bool] = None) -> Row:
 def template_row(row: Row, archived: Optional[bool] = None) -> Row:
     unify_update_time(row)
     archived_flag(row, archived)
-    for item_only in ("prerun", "automated_actions"):  # single reads only: not list columns
+    for item_only in TEMPLATES.item_only:
         row.pop(item_only, None)
     row["steps"] = [step_row(s) for s in _as_list(row.pop("steps", None)) if isinstance(s, dict)]
     row["tags"] = tag_links(row.pop("tags", None))
@@ -222,6 +222,8 @@ def task_row(row: Row, archived: Optional[bool] = None) -> Tuple[Row, List[Row]]
     """A task's row (with its child lists) and its comments' rows."""
     unify_update_time(row)
     archived_flag(row, archived)
+    for item_only in TASKS.item_only:
+        row.pop(item_only, None)
     row["assignees"] = assignees(row.pop("owners", None))
     row["tags"] = tag_links(row.pop("tags", None))
     row["form_fields"] = form_field_rows(row.pop("form_fields", None))

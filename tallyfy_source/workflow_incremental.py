@@ -51,6 +51,7 @@ from .events import as_values, record_kind
 from .feed import day_before, event_id, feed_pages, newest_event, utc_day
 from .reading import ReadOptions, ReadReport, names_a_missing_record
 from .rows import shape_row
+from .unserved import keep_unserved_fields
 
 logger = logging.getLogger("tallyfy_source")
 
@@ -257,11 +258,11 @@ def refetched(keys: Set[str], fetch: Callable[[str], Optional[Row]], shape: Call
         found.append(shape(raw))
         if len(found) >= 100:
             report.rows_read += len(found)
-            yield found
+            yield keep_unserved_fields(endpoint.resource, org_id, found, endpoint.key, mode)
             found = []
     report.rows_read += len(found)
     if found:
-        yield found
+        yield keep_unserved_fields(endpoint.resource, org_id, found, endpoint.key, mode)
     removed = removal_rows(endpoint, org_id, loaded_where(endpoint.resource, org_id, "id", gone, mode), mode, now)
     report.missing += len(removed)
     if removed:
@@ -301,7 +302,7 @@ def incremental_rows(feed: WorkflowFeed, endpoint: Endpoint, org_id: str, change
         read_processes[key] = {str(t["id"]) for t in tasks}
         report.rows_read += len(tasks)
         if tasks:
-            yield tasks
+            yield keep_unserved_fields("tasks", org_id, tasks, TASKS.key, mode)
         if comments:
             yield comments_hints(comments)
     gone_tasks: List[str] = []
@@ -313,7 +314,7 @@ def incremental_rows(feed: WorkflowFeed, endpoint: Endpoint, org_id: str, change
             continue
         tasks, comments = _tasks_and_comments([shape_row(raw, org_id, False)], task_row, read_tasks, seen_comments)
         report.rows_read += len(tasks)
-        yield tasks
+        yield keep_unserved_fields("tasks", org_id, tasks, TASKS.key, mode)
         if comments:
             yield comments_hints(comments)
     # tasks of a read process no longer in it, tasks of deleted processes, deleted tasks

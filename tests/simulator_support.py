@@ -17,8 +17,7 @@ def org():
 
 @pytest.fixture(scope="module")
 def sim(org):
-    with Simulator(org, token="sim-token-test", update_field_name="updated_at") as s:
-        s.feed_shape = "bare"  # these tests check the mechanics in the stored spelling; documented: test_feed_shape.py
+    with Simulator(org, token="sim-token-test") as s:
         yield s
 
 
@@ -26,8 +25,7 @@ def sim(org):
 def fresh():
     """A small org and its own simulator, for tests that mutate or change settings."""
     o = SyntheticOrg.generate(members=40, groups=12, tags=30, guests=10, seed=3)
-    with Simulator(o, token="sim-token-fresh", update_field_name="updated_at") as s:
-        s.feed_shape = "bare"  # these tests check the mechanics in the stored spelling; documented: test_feed_shape.py
+    with Simulator(o, token="sim-token-fresh") as s:
         yield s, o
 
 

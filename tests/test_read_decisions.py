@@ -11,7 +11,7 @@ client. `make mutate` runs mutmut over these modules with these fast tests (see 
 Mutation testing (`make mutate`, mutmut 3.8.1, config in pyproject.toml): 962 mutants; with
 tests/test_paging.py and tests/test_rows.py alone 48 killed, 22 survived, 892 reached by no test;
 with this file 868 killed, 0 timeouts, 0 suspicious, 56 reached by no fast test (`deletes._loaded_rows`
-and `deletes._child_lists` read the destination's tables: they need a dlt pipeline and are covered
+and `deletes.child_lists` read the destination's tables: they need a dlt pipeline and are covered
 by tests/test_deletes.py; so does `deletes.loaded_where`, moved there later, after these counts), and the 38 survivors below, each equivalent: no input can tell it from the
 original. Log calls are not mutated (pyproject `do_not_mutate_patterns`); the conditions that only
 decide whether to log are, and are killed by the caplog tests.
@@ -1387,7 +1387,7 @@ def test_a_flagged_group_gets_its_child_lists_back(monkeypatch):
         asked.append((table, parent_ids))
         return {"members": {"x1": [5, 6]}, "guests": {"x2": ["a@x"]}}
 
-    monkeypatch.setattr(deletes, "_child_lists", child_lists)
+    monkeypatch.setattr(deletes, "child_lists", child_lists)
     gone = [{"org_id": "o", "id": "g1", "_dlt_id": "x1"}, {"org_id": "o", "id": "g2", "_dlt_id": "x2"}]
     assert removal_rows(GROUPS, "o", gone, "flag", T0) == [
         {"org_id": "o", "id": "g1", "members": [5, 6], "guests": [], MISSING_SINCE_COLUMN: T0},

@@ -89,7 +89,7 @@ def test_member_mutations_advance_clock_and_sort_first(fresh):
     assert victim not in {m["id"] for m in all_rows(s, o.org_id, "users")}
     assert get(s, o.org_id, f"users/{victim}").status_code == 404
     g = get(s, o.org_id, f"groups/{in_group['id']}").json()["data"]
-    assert victim not in g["members"] and parse_ts(g["updated_at"]) == o.now
+    assert victim not in g["members"] and parse_ts(g["last_updated"]) == o.now
 
 
 def test_group_tag_guest_mutations(fresh):

@@ -60,7 +60,16 @@ def both_walks(org, resource, include, reading):
     """Every record: the not-archived list and the archived-only list, whatever `reading`."""
     plain = org.served(resource, include, query={}, archived_reading=reading)
     archived = org.served(resource, include, query={"archived": "only"}, archived_reading=reading)
-    assert all(r["archived_at"] is None for r in plain) and all(r["archived_at"] for r in archived)
+    for r in plain + archived:  # the documented template list carries no archived_at: nothing to compare
+        if "archived_at" not in r:
+            assert bool(org.get(resource, r["id"])["archived_at"]) == (r in archived)
+        for f in ("owner_id", "created_by"):  # list-templates: owner ids as strings
+            if isinstance(r.get(f), str) and r[f].isdigit():
+                r[f] = int(r[f])
+        if "owners" in r:  # list-org-tasks: owners.users as objects {id, full_name}
+            r["owners"]["users"] = [u["id"] if isinstance(u, dict) else u for u in r["owners"]["users"]]
+    assert all(r.get("archived_at") is None for r in plain)
+    assert all(r["archived_at"] for r in archived if "archived_at" in r)
     # the walk that found a record says whether it is archived (`is_archived`)
     return [dict(r, is_archived=False) for r in plain] + [dict(r, is_archived=True) for r in archived]
 
@@ -97,7 +106,7 @@ def expected(org, reading="too"):
             steps.append((t["id"], s["id"], s["title"], s["position"], s["alias"], s["summary"], s["step_type"],
                           s["deadline"]["value"], s["deadline"]["unit"], json.dumps(s["owners"], sort_keys=True),
                           json.dumps(_unwrap(s["captures"]), sort_keys=True), _ts(s["created_at"])))
-        ttags += [(t["id"], tag["tag_id"]) for tag in _unwrap(t["tags"])]
+        ttags += [(t["id"], tag.get("tag_id", tag["id"])) for tag in _unwrap(t["tags"])]
     for p in both_walks(org, "runs", ["tags"], reading):
         row = scalars(p, oid)
         row["template_id"] = p["checklist_id"]
@@ -158,8 +167,28 @@ def loaded_children(loader, org_id):
             "tasks__form_fields": sorted(fields, key=repr)}
 
 
-def assert_workflow_equals_simulator(loader, org, reading="too"):
+#: (table, what the simulator calls it, its list walk's includes)
+ROOTS = (("templates", "checklists"), ("processes", "runs"), ("tasks", "tasks"))
+
+
+def read_alone(org, table, key, row):
+    """`row` as the connector loads a record it first read by itself (a single read, no list):
+    fields the list serves and the single read does not are NULL until the next sweep
+    (`tallyfy_source/unserved.py`)."""
+    resource = dict(ROOTS)[table]
+    listed = next(r for r in org.served(resource, query={"archived": "only"} if row.get("is_archived") else {})
+                  if r["id"] == key)
+    single = org.served_item(resource, key) or {}
+    return {c: (None if c in set(listed) - set(single) else v) for c, v in row.items()}
+
+
+def assert_workflow_equals_simulator(loader, org, reading="too", first_read_alone=None):
+    """The workflow tables equal the simulator's lists; `first_read_alone` {table: keys}: records
+    the connector first loaded from a single read (see `read_alone`)."""
     want = expected(org, reading)
+    for table, keys in (first_read_alone or {}).items():
+        for key in keys:
+            want[table][key] = read_alone(org, table, key, want[table][key])
     for table in ("templates", "processes", "tasks", "comments"):
         got = {r["id"]: r for r in loader.table(table) if r["org_id"] == org.org_id}
         assert set(got) == set(want[table]), (table, sorted(set(want[table]) ^ set(got))[:5])
@@ -190,7 +219,8 @@ def expected_activity_row(event, org, shape="documented"):
 
 
 def assert_activity_equals_simulator(loader, org, start=START, shape="documented"):
-    want = {e["id"]: e for e in org.served("activity", query={"created_after": start})}
+    stored = org.served("activity", query={"created_after": start}, feed_shape="bare")  # the stored form
+    want = {e["id"]: e for e in stored}
     got = {r["id"]: r for r in loader.table("activity") if r["org_id"] == org.org_id}
     assert set(got) == set(want)
     for key, event in want.items():

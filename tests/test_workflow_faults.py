@@ -266,7 +266,7 @@ def test_an_org_refused_on_its_workflow_endpoints_fails_alone_keeps_its_cursors_
     assert workflow_states(loader.pipeline(), ORG_B) == states_before  # no cursor of org B moved
     after = org_rows(tmp_path / "tallyfy_data.duckdb", ORG_B)
     for table in ("templates", "processes", "tasks", "comments", "activity", "templates__steps", "tasks__assignees"):
-        assert after[table] == b_before[table], table
+        assert after[table] == b_before[table], (table, [r for r in after[table] if r not in b_before[table]][:2], [r for r in b_before[table] if r not in after[table]][:2])
 
     sim.faults = None
     assert command(sim, tmp_path) == 0

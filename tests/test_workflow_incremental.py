@@ -205,6 +205,13 @@ def test_an_event_naming_only_an_unloaded_process_task_brings_in_its_process(sim
     assert loader.rows(f"SELECT name FROM tallyfy.processes WHERE id = '{run['id']}'") == [("Launched unseen",)]
     assert loader.rows(f"SELECT count(*) FROM tallyfy.tasks WHERE run_id = '{run['id']}'") == [
         (len(org._tasks_of(run["id"])),)]
+    # the process was never in a list read: what only the runs list serves is NULL until the sweep
+    assert loader.rows(f"SELECT due_soon, can_add_oot FROM tallyfy.processes WHERE id = '{run['id']}'") == [
+        (None, None)]
+    assert_workflow_equals_simulator(loader, org, first_read_alone={"processes": {run["id"]}})
+    loader.run(resources=WORKFLOW, sweep_interval_hours=0)
+    assert loader.rows(f"SELECT due_soon, can_add_oot FROM tallyfy.processes WHERE id = '{run['id']}'") == [
+        (False, True)]
     assert_workflow_equals_simulator(loader, org)
 
 

@@ -37,7 +37,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     p.add_argument("--latency", type=float, default=0.0, help="seconds slept per request")
     p.add_argument("--rate-limit", type=int, default=None, metavar="N", help="requests per minute")
     p.add_argument("--ignore-sort", action="store_true", help="ignore sort/sort_by parameters")
-    p.add_argument("--last-updated", action="store_true", help="serve the update time as last_updated")
+    p.add_argument("--last-updated", action="store_true", help="serve the update time as last_updated everywhere (default: each endpoint's documented name)")
     p.add_argument("--total-pages-from-default", action="store_true",
                    help="quirk: compute total_pages from the endpoint's default page size")
     a = p.parse_args(argv)

@@ -8,6 +8,7 @@ This is the simulator's idea of the server, written apart from the client's endp
 
 from typing import Any, Dict, List, Set
 
+from . import shapes
 from .serving import Record, ServedResource, sort_records
 
 
@@ -84,7 +85,7 @@ MEMBERS = ServedResource(
     search_fields=("first_name", "last_name", "email"),
     item_key=_member_key,
     include_context=_member_context,
-    includes=_member_includes,
+    includes=_member_includes, shape=shapes.member,
 )
 GROUPS = ServedResource(
     resource="groups", path="groups", model="Group", default_per_page=10,
@@ -93,7 +94,7 @@ GROUPS = ServedResource(
                  "last_updated": "updated_at", "name": "name"},
     default_sort="created_at",
     search_fields=("name", "description"),
-    includes=_group_includes,
+    includes=_group_includes, shape=shapes.group,
 )
 TAGS = ServedResource(
     resource="tags", path="tags", model="Tag", default_per_page=10,
@@ -102,7 +103,7 @@ TAGS = ServedResource(
     default_sort="created_at",
     search_fields=("title",),
     list_filter=_tags_shown,
-    includes=_tag_includes,
+    includes=_tag_includes, shape=shapes.tag,
 )
 GUESTS = ServedResource(
     resource="guests", path="guests", model="Guest", default_per_page=999,
@@ -111,7 +112,7 @@ GUESTS = ServedResource(
                  "last_name": "last_name", "last_accessed_at": "last_accessed_at"},
     default_sort="created_at",
     search_fields=("email",),
-    includes=_guest_includes,
+    includes=_guest_includes, shape=shapes.guest,
 )
 
 #: this family's resources, in the order `families.py` registers them

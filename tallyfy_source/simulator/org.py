@@ -17,13 +17,14 @@ import threading
 from datetime import datetime, timedelta
 from typing import Any, Dict, Iterable, List, Optional, Tuple
 
-from . import generate
+from . import extras, generate
 from .families import BY_RESOURCE
 from .generate import default_org_id
 from .records import KEY_FIELD, RESOURCES, TAG_STATS_KEYS, UPDATABLE, WORKFLOW_RESOURCES
 from .serving import context, serve_all, serve_record
 from .timestamps import BASE_NOW, TS_STYLES, format_ts, parse_ts, ts_style
-from .workflow import RUN_TASKS, Switches
+from .switches import Switches
+from .workflow import RUN_TASKS
 from .workflow_changes import WorkflowChanges
 
 # names that have always been importable from here
@@ -88,6 +89,9 @@ class SyntheticOrg(WorkflowChanges):
             for _ in range(n):
                 org._keep(resource, *org._draw(resource, rng, memberships_per_group))
         org._dirty_emails = True
+        admin = next((m for m in org._data["members"].values() if m["role"].lower() == "admin"), None)
+        if admin is not None:  # members/list-members: `is_default_admin`, the org's first admin
+            admin["is_default_admin"] = True
         if templates or processes or oneoff_tasks:  # else tag statistics stay as drawn
             org._generate_workflow(random.Random(f"wf:{seed}:{org_id}"), templates, processes, oneoff_tasks)
         return org
@@ -106,10 +110,11 @@ class SyntheticOrg(WorkflowChanges):
             taken = {m["email"] for m in data["members"].values()} if self._dirty_emails else self._emails
             rec, stats = generate.member(rng, mid, taken, list(data["members"]), self._bulk_times)
             self._emails.add(rec["email"])
-            return rec, stats
+            return extras.member(rec), stats
         if resource == "guests":
             gid, self._next_guest_id = self._next_guest_id, self._next_guest_id + 1
-            return generate.guest(rng, gid, self.org_id, data["guests"])
+            rec, stats = generate.guest(rng, gid, self.org_id, data["guests"])
+            return extras.guest(rec), stats
         if resource == "groups":
             return generate.group(rng, avg, {g["name"] for g in data["groups"].values()}, list(data["members"]),
                                   list(data["guests"]), self._bulk_times), None
@@ -173,31 +178,35 @@ class SyntheticOrg(WorkflowChanges):
         """The live record of `resource` under `key`, or None (same care as `values`)."""
         return self._data[resource].get(key)
 
-    def served(self, resource: str, include: Iterable[str] = (), update_field_name: str = "updated_at",
-               all_tags: bool = True, query: Optional[Dict[str, str]] = None, archived_reading: str = "too",
-               feed_lag_seconds: int = 0, run_id: Optional[str] = None) -> List[Record]:
+    def served(self, resource: str, include: Iterable[str] = (), update_field_name: Optional[str] = None,
+               all_tags: bool = True, query: Optional[Dict[str, str]] = None, run_id: Optional[str] = None,
+               **switches: Any) -> List[Record]:
         """Exactly the records the simulator serves for `resource`, in its default order
         (members: id; groups, tags, guests: created_at then id; workflow: see `workflow.py`).
         `all_tags=False` hides auto-generated tags like the API does without `all=true`.
         Workflow resources (`checklists`, `runs`, `tasks`, `activity`): `query` holds the list
-        filters (`archived`, `status`, `created_after`, `form_fields_values`, ...), the two
-        switches are the simulator's, `run_id` gives `/runs/{run_id}/tasks`."""
+        filters (`archived`, `status`, `created_after`, `form_fields_values`, ...), `run_id`
+        gives `/runs/{run_id}/tasks`. `switches` are the simulator's (`switches.py`: e.g.
+        `archived_reading`, `feed_lag_seconds`, `feed_shape`, `task_owners`); unnamed ones
+        take their documented defaults. `update_field_name` None: the documented names."""
         with self.lock:
             served = RUN_TASKS if run_id is not None else BY_RESOURCE[resource]
             if query is None:
                 query = {"all": "true"} if all_tags else {}
+            sw = Switches(**switches)
             return serve_all(served, self, self.values(served.resource), include, update_field_name, query,
-                             Switches(archived_reading, feed_lag_seconds), run_id)
+                             sw, run_id)
 
     def served_item(self, resource: str, key: Any, include: Iterable[str] = (),
-                    update_field_name: str = "updated_at", query: Optional[Dict[str, str]] = None) -> Optional[Record]:
+                    update_field_name: Optional[str] = None, query: Optional[Dict[str, str]] = None,
+                    **switches: Any) -> Optional[Record]:
         """Exactly what a single-record read serves (its `data`), or None (a 404)."""
         with self.lock:
             served, include = BY_RESOURCE[resource], set(include)
             rec = self.lookup(resource, key)
             if rec is None:
                 return None
-            ctx = context(served, self, include, update_field_name, query, single=True)
+            ctx = context(served, self, include, update_field_name, query, single=True, settings=Switches(**switches))
             return serve_record(served, self, rec, include, update_field_name, ctx)
 
     # ------------------------------------------------------------------ mutations

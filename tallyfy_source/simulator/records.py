@@ -13,7 +13,7 @@ KEY_FIELD = {"members": "id", "groups": "id", "tags": "id", "guests": "email",
              "checklists": "id", "runs": "id", "tasks": "id", "activity": "id"}
 #: the field sorting breaks ties on: the record's `id` (guests too, though keyed by email)
 TIE_FIELD = {"members": "id", "groups": "id", "tags": "id", "guests": "id",
-             "checklists": "id", "runs": "id", "tasks": "id", "activity": "id"}
+             "checklists": "id", "runs": "id", "tasks": "id", "activity": "id", "steps": "id", "form_fields": "id"}
 #: kinds whose records carry an update time (stored as `updated_at`)
 UPDATABLE = ("members", "groups", "checklists", "runs", "tasks")
 

@@ -27,8 +27,7 @@ class RequestLog:
             "has_auth": "Authorization" in h,
             "has_client_header": bool(h.get("X-Tallyfy-Client")),
             "headers": {name: h.get(name) for name in ("Accept", "X-Tallyfy-Client")},
-            # required, any value: the docs send `APIClient`, the official SDK `TallyfySDK`
-            "client_header_ok": bool((h.get("X-Tallyfy-Client") or "").strip()),
+            "client_header_ok": bool((h.get("X-Tallyfy-Client") or "").strip()),  # any value
             "accepts_json": "application/json" in (h.get("Accept") or ""),
         }
 

@@ -11,8 +11,8 @@ workflow: `checklists`, `runs`, `tasks`, `activity-feeds`, and `runs/{id}/tasks`
 
 Check order for every request (first failure answers):
   1. method not GET           -> 405 METHOD_NOT_ALLOWED
-  2. no `X-Tallyfy-Client` (any value) -> 404 ENDPOINT_NOT_FOUND (the docs: mandatory; the SDK sends `TallyfySDK`);
-     no `Accept: application/json` -> 406 NOT_ACCEPTABLE
+  2. no `X-Tallyfy-Client` (any value: the SDK sends `TallyfySDK`) -> 404 ENDPOINT_NOT_FOUND
+     (the docs: mandatory); no `Accept: application/json` -> 406 NOT_ACCEPTABLE
   3. bad/missing bearer token -> 401 UNAUTHENTICATED
   4. rate limit (if enabled)  -> 429 TOO_MANY_REQUESTS (429s do not count against the window)
   5. unknown path             -> 404 ENDPOINT_NOT_FOUND
@@ -33,7 +33,6 @@ from typing import Any, Dict, Iterable, List, Optional, Sequence, Set, Union
 from urllib.parse import quote, unquote
 
 from .faults import FaultPlan
-from .feed_shape import served_event
 from .families import Route, classify
 from .httpd import Listener, Request
 from .org import SyntheticOrg
@@ -41,6 +40,7 @@ from .ratelimit import RateLimiter
 from .replies import Reply, error
 from .requestlog import RequestLog
 from .serving import ServedResource, context, paging, serve_record, sort_records
+from .switches import DEFAULT
 
 __all__ = ["Simulator", "sort_records"]
 
@@ -49,12 +49,14 @@ class Simulator:
     """An in-process HTTP server speaking Tallyfy's API over synthetic orgs.
 
     Settings are plain attributes, safe to change between (or during) runs:
-    `honour_sort`, `sort_within_pages`, `update_field_name`, `latency`, `rate_limit_per_minute`,
+    `honour_sort`, `sort_within_pages`, `latency`, `rate_limit_per_minute`,
     `rate_limit_burst_seconds`, `faults`, `forbidden_orgs`, `total_pages_from_default`,
-    `unknown_org_status`; for the workflow: `archived_reading` ("too" or "only": what a truthy
-    `archived` means), `feed_lag_seconds` (feed events show that much org clock after they
-    happen), `feed_shape`, `feed_offset`, `feed_ignores_sort` (how the feed is written and
-    ordered); `drop_next_event()` makes the next change write no event.
+    `unknown_org_status`, `feed_ignores_sort` (the feed serves its own order: "oldest" or
+    "newest" first, whatever is asked), and the serving switches of `switches.py` (documented
+    forms by default: `update_field_name`, `task_owners`, `template_owner_ids`,
+    `group_member_ids`, `include_wrapping`, `template_tags`, `template_list_archived_at`,
+    `feed_shape`, `feed_offset`, `archived_reading`, `feed_lag_seconds`); `drop_next_event()`
+    makes the next change write no event.
 
     The rate limiter is one sliding window over the whole simulator (every org, one
     token): more than N requests in 60 s, or more than ceil(N/6) in 10 s, answer 429.
@@ -83,6 +85,8 @@ class Simulator:
         if len(self.orgs) != len(orgs):
             raise ValueError("org ids must be unique")
         self.token = token or ("sim-token-" + (list(self.orgs)[0][:16] if self.orgs else "none"))
+        for name, value in vars(DEFAULT).items():  # the serving switches, documented by default
+            setattr(self, name, value)
         self.honour_sort = honour_sort
         #: quirk: `sort` applied to each page of the default order only, not to the whole list
         self.sort_within_pages = False
@@ -96,12 +100,6 @@ class Simulator:
         self.total_pages_from_default = total_pages_from_default
         #: what an org id the simulator does not know gets: 403 (default) or 404
         self.unknown_org_status = unknown_org_status
-        self.archived_reading = "too"
-        self.feed_lag_seconds = 0
-        #: the activity feed's form (`feed_shape.py`): "documented" (class names, lists) or "bare"
-        self.feed_shape = "documented"
-        #: the feed's `created_at` in another UTC offset ("+05:30"); None: as stored (UTC)
-        self.feed_offset: Optional[str] = None
         #: the feed ignores `sort` and serves its own order: "oldest" or "newest" first (None: honours it)
         self.feed_ignores_sort: Optional[str] = None
         self.host = host
@@ -230,13 +228,16 @@ class Simulator:
                 "total": n, "count": n, "per_page": max(n, 1), "current_page": 1, "total_pages": 1,
                 "links": []}}})
         org = self.orgs.get(route.org_id)
+        if route.kind == "org" and org is not None and route.org_id not in self.forbidden_orgs:
+            return Reply(200, {"data": {"id": org.org_id, "name": org.name, "slug": org.org_id[:8]}})
         if org is None and self.unknown_org_status == 404:
             return error(404, "No query results for model [Organization]", "RESOURCE_NOT_FOUND")
         if org is None or route.org_id in self.forbidden_orgs:
             return error(403, "You do not have access to this organization", "FORBIDDEN")
         include = {w.strip() for w in entry["query"].get("with", "").split(",") if w.strip()}
         if route.parent is not None and org.lookup(route.parent_resource, route.parent) is None:
-            return error(404, f"No query results for model [Run] {route.parent}", "RESOURCE_NOT_FOUND")
+            model = {"runs": "Run", "checklists": "Checklist", "members": "User"}.get(route.parent_resource, "Run")
+            return error(404, f"No query results for model [{model}] {route.parent}", "RESOURCE_NOT_FOUND")
         if route.kind == "item":
             fault = (self.faults.next_item_fault(route.served.resource, route.item, org.org_id, entry["query"])
                      if self.faults is not None else None)
@@ -245,18 +246,22 @@ class Simulator:
                 instead = fault.replacement()
                 if instead is not None:
                     return instead
-            reply = self._item(org, route.served, route.item, include, entry["query"])
+            reply = self._item(org, route.served, route.item, include, entry["query"], route.parent)
             return fault.alter(reply) if fault is not None and reply.status == 200 else reply
         return self._list(request, org, route, entry, include)
 
-    def _item(self, org: SyntheticOrg, served: ServedResource, item: str, include: Set[str], query) -> Reply:
+    def _item(self, org: SyntheticOrg, served: ServedResource, item: str, include: Set[str], query,
+              parent=None) -> Reply:
         key = served.item_key(item)
         with org.lock:
-            rec = org.lookup(served.resource, key) if key is not None else None
+            if served.item_lookup is not None and parent is not None:
+                rec = served.item_lookup(org, parent, key) if key is not None else None
+            else:
+                rec = org.lookup(served.resource, key) if key is not None else None
             if rec is None:
                 return error(404, f"No query results for model [{served.model}] {item}", "RESOURCE_NOT_FOUND")
-            ctx = context(served, org, include, self.update_field_name, query, single=True)
-            data = serve_record(served, org, rec, include, self.update_field_name, ctx)
+            ctx = context(served, org, include, None, query, single=True, settings=self)
+            data = serve_record(served, org, rec, include, None, ctx)
         return Reply(200, {"data": data})
 
     def _list(self, request: Request, org: SyntheticOrg, route: Route, entry: Dict[str, Any],
@@ -280,17 +285,18 @@ class Simulator:
             default = order = ("id", self.feed_ignores_sort == "newest")  # its own order, whatever is asked
         page_sort = self.sort_within_pages and order != default
         with org.lock:
-            recs = served.select(self._sorted_records(org, served, *(default if page_sort else order)), query,
-                                 org, self, route.parent)
+            recs = (sort_records(served.resource, served.source(org, route.parent), *order)
+                    if served.source is not None else self._sorted_records(org, served, *(default if page_sort else order)))
+            recs = served.select(recs, query, org, self, route.parent)
             total = len(recs)
+            if (query.get("without_pagination") or "").lower() == "true":  # every record in one answer
+                per_page, page = max(total, 1), 1
             start = ((fault.page_served(page) if fault is not None else page) - 1) * per_page
             chunk = recs[start:start + per_page]
             if page_sort:
                 chunk = sort_records(served.resource, chunk, *order)
-            ctx = context(served, org, include, self.update_field_name, query)
-            data = [serve_record(served, org, r, include, self.update_field_name, ctx) for r in chunk]
-            if served.resource == "activity":
-                data = [served_event(e, org, self.feed_shape, self.feed_offset) for e in data]
+            ctx = context(served, org, include, None, query, settings=self)
+            data = [serve_record(served, org, r, include, None, ctx) for r in chunk]
 
         total_pages = max(1, math.ceil(total / per_page))
         shown_pages = total_pages

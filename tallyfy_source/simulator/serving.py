@@ -8,10 +8,12 @@ module (`directory.py`, later `workflow.py`) describes its resources with `Serve
 """
 
 import copy
+import dataclasses
 from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, Iterable, List, Optional, Set, Tuple
 
 from .records import TIE_FIELD, UPDATABLE
+from .switches import DEFAULT, Switches
 from .timestamps import parse_ts
 
 #: the largest page the server hands out: a bigger `per_page` is cut to this
@@ -63,6 +65,12 @@ class ServedResource:
     view_filter: Optional[ViewFilter] = None
     item_only: Tuple[str, ...] = ()  # fields only a single-record read carries
     nested: bool = False  # records hold nested containers: served copies are deep
+    #: `(org, rec, out, ctx)`: reshapes the served copy `out` into the documented form (in place)
+    shape: Optional[Callable[[Any, Record, Record, Dict[str, Any]], None]] = None
+    #: `(org, parent) -> records`: where a nested list's records come from (else `org.values`)
+    source: Optional[Callable[[Any, Optional[str]], List[Record]]] = None
+    #: `(org, parent, key) -> record or None`: a nested single read (`/runs/{run}/tasks/{task}`)
+    item_lookup: Optional[Callable[[Any, Optional[str], Any], Optional[Record]]] = None
 
     def default_order(self) -> Tuple[Any, bool]:
         return self.default_sort, self.default_descending
@@ -146,31 +154,34 @@ def sort_records(resource: str, recs: List[Record], field: Any, descending: bool
 
 
 # ------------------------------------------------------------------ rendering
-def context(served: ServedResource, org: Any, include: Set[str], update_field_name: str = "updated_at",
-            query: Optional[Query] = None, single: bool = False) -> Dict[str, Any]:
+def switches(settings: Any = None, update_field_name: Optional[str] = None) -> Switches:
+    """The switches of `settings` (a `Simulator`, a `Switches` or None: the documented forms),
+    the update-time name replaced when one is given."""
+    sw = Switches.of(settings) if settings is not None else DEFAULT
+    if update_field_name is not None and update_field_name != sw.update_field_name:
+        sw = dataclasses.replace(sw, update_field_name=update_field_name)
+    return sw
+
+
+def context(served: ServedResource, org: Any, include: Set[str], update_field_name: Optional[str] = None,
+            query: Optional[Query] = None, single: bool = False, settings: Any = None) -> Dict[str, Any]:
     """What rendering a request's records needs: the family's indexes plus the request's
-    update-time spelling, query and whether it reads one record (keys `_update_field_name`,
-    `_query`, `_single`, which the directory's includes never read)."""
+    switches, query and whether it reads one record (keys `_sw`, `_query`, `_single`, which the
+    directory's includes never read)."""
     ctx = served.include_context(org, include)
-    ctx.update(_update_field_name=update_field_name, _query=query or {}, _single=single)
+    ctx.update(_sw=switches(settings, update_field_name), _query=query or {}, _single=single, _include=include)
     return ctx
 
 
-#: the update time's name as each endpoint's documentation page spells it (`documented`): users
-#: `updated_at`; groups (current docs), templates, processes and tasks `last_updated`
-DOCUMENTED_UPDATE_FIELD = {"members": "updated_at", "groups": "last_updated", "checklists": "last_updated",
-                           "runs": "last_updated", "tasks": "last_updated"}
-
-
 def serve_record(served: ServedResource, org: Any, rec: Record, include: Set[str],
-                 update_field_name: str = "updated_at", ctx: Optional[Dict[str, Any]] = None) -> Record:
+                 update_field_name: Optional[str] = None, ctx: Optional[Dict[str, Any]] = None) -> Record:
     """The API copy of a stored record: update-time key renamed, includes wrapped, fields only
-    a single read carries dropped from list rows."""
-    ctx = ctx or {}
-    if update_field_name == "documented":
-        update_field_name = DOCUMENTED_UPDATE_FIELD.get(served.resource, "updated_at")
-    if served.resource in UPDATABLE and update_field_name != "updated_at":
-        out = {(update_field_name if k == "updated_at" else k): v for k, v in rec.items()}
+    a single read carries dropped from list rows, then the resource's documented shape."""
+    if ctx is None:
+        ctx = context(served, org, include, update_field_name)
+    name = ctx["_sw"].update_name(served.resource) if "_sw" in ctx else (update_field_name or "updated_at")
+    if served.resource in UPDATABLE and name != "updated_at":
+        out = {(name if k == "updated_at" else k): v for k, v in rec.items()}
     else:
         out = dict(rec)
     if served.nested:
@@ -185,11 +196,13 @@ def serve_record(served: ServedResource, org: Any, rec: Record, include: Set[str
         for f in served.item_only:
             out.pop(f, None)
     out.update(served.includes(org, rec, include, ctx))
+    if served.shape is not None:
+        served.shape(org, rec, out, ctx)
     return out
 
 
 def serve_all(served: ServedResource, org: Any, records: Iterable[Record], include: Iterable[str] = (),
-              update_field_name: str = "updated_at", query: Optional[Query] = None, settings: Any = None,
+              update_field_name: Optional[str] = None, query: Optional[Query] = None, settings: Any = None,
               parent: Optional[str] = None) -> List[Record]:
     """Every record a list request with `query` shows, in the default order, as served
     (not paged). Call with the org's lock held."""
@@ -197,5 +210,5 @@ def serve_all(served: ServedResource, org: Any, records: Iterable[Record], inclu
     recs = served.select(list(records), query, org, settings, parent)
     recs = sort_records(served.resource, recs, *served.default_order())
     include = set(include)
-    ctx = context(served, org, include, update_field_name, query)
+    ctx = context(served, org, include, update_field_name, query, settings=settings)
     return [serve_record(served, org, r, include, update_field_name, ctx) for r in recs]

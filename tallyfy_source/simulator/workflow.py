@@ -15,23 +15,16 @@ archived too, or archived only when the simulator's `archived_reading` is "only"
 The feed shows an event once `feed_lag_seconds` of the org's clock have passed since it happened.
 """
 
-from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, Callable, Dict, Optional, Set
 
+from . import feedshape, shapes
 from .lifecycle import is_late
 from .serving import Query, Record, ServedResource, serve_record
+from .switches import Switches
 from .timestamps import parse_ts
 
 TRUTHY = ("true", "1", "yes", "on")
-
-
-@dataclass(frozen=True)
-class Switches:
-    """The simulator's workflow switches, for the oracle (`org.served`)."""
-
-    archived_reading: str = "too"  # what a truthy `archived` means: "too" or "only"
-    feed_lag_seconds: int = 0
 
 
 # ------------------------------------------------------------------ filters
@@ -121,7 +114,7 @@ def _feed_filter(org: Any, query: Query, settings: Any, parent: Optional[str]):
     lag = timedelta(seconds=getattr(settings, "feed_lag_seconds", 0) or 0)
     now = org.now
     after, before = query.get("created_after"), query.get("created_before")
-    exact = {name: query[name] for name in ("type", "verb", "entity_id", "actor_type", "field", "actor_id")
+    exact = {name: query[name] for name in ("type", "verb", "entity_id", "actor_type", "field", "actor_id", "source")
              if query.get(name)}
     entity = (query.get("entity_type") or "").lower()
     search = (query.get("search") or "").casefold()
@@ -129,8 +122,7 @@ def _feed_filter(org: Any, query: Query, settings: Any, parent: Optional[str]):
         (lambda e: parse_ts(e["created_at"]) + lag <= now) if lag else None,
         (lambda e: _day(e["created_at"]) >= after) if after else None,
         (lambda e: _day(e["created_at"]) <= before) if before else None,
-        (lambda e: all(str(e["auditable_id" if k == "entity_id" else k]) == v for k, v in exact.items()))
-        if exact else None,
+        (lambda e: all(feedshape.matches(e, k, v) for k, v in exact.items())) if exact else None,
         (lambda e: e["auditable_type"].lower() == entity) if entity else None,
         (lambda e: search in e["text"].casefold()) if search else None)
 
@@ -148,16 +140,26 @@ def _task_includes(org: Any, rec: Record, include: Set[str], ctx: Dict[str, Any]
         out["threads"] = {"data": [dict(c) for c in org.threads.get(rec["id"], ())]}
     if "form_fields" in include or (ctx.get("_query") or {}).get("form_fields_values") == "true":
         out["form_fields"] = {"data": [dict(f) for f in org.form_values.get(rec["id"], ())]}
+    if "run" in include and rec["run_id"] is not None:
+        run = org.lookup("runs", rec["run_id"])
+        out["run"] = {"data": serve_record(RUNS, org, run, set(), None, dict(ctx, _single=False, _include=set()))}
+    if "step" in include and rec["step_id"] is not None:
+        step = next((s for s in org.steps.get(rec["checklist_id"], ()) if s["id"] == rec["step_id"]), None)
+        if step is not None:
+            out["step"] = {"data": _step(step)}
     return out
+
+
+def _step(s: Record) -> Record:
+    """A stored step as an include or a `/steps` row (captures wrapped; `shapes.step` decides)."""
+    return dict(s, owners={k: list(v) for k, v in s["owners"].items()}, deadline=dict(s["deadline"]),
+                captures={"data": [dict(c) for c in s["captures"]]})
 
 
 def _checklist_includes(org: Any, rec: Record, include: Set[str], ctx: Dict[str, Any]) -> Dict[str, Any]:
     out: Dict[str, Any] = {}
     if "steps" in include:
-        out["steps"] = {"data": [dict(s, owners={k: list(v) for k, v in s["owners"].items()},
-                                      deadline=dict(s["deadline"]),
-                                      captures={"data": [dict(c) for c in s["captures"]]})
-                                 for s in org.steps.get(rec["id"], ())]}
+        out["steps"] = {"data": [_step(s) for s in org.steps.get(rec["id"], ())]}
     if "tags" in include:
         out["tags"] = _tags(org, "checklists", rec)
     return out
@@ -169,9 +171,12 @@ def _run_includes(org: Any, rec: Record, include: Set[str], ctx: Dict[str, Any])
         out["tags"] = _tags(org, "runs", rec)
     if "tasks" in include:
         nested = {w[6:] for w in include if w.startswith("tasks.")}
-        sub = dict(ctx, _single=False)
-        out["tasks"] = {"data": [serve_record(TASKS, org, t, nested, ctx.get("_update_field_name", "updated_at"), sub)
-                                 for t in org._tasks_of(rec["id"])]}
+        sub = dict(ctx, _single=False, _include=nested)
+        out["tasks"] = {"data": [serve_record(RUN_TASKS, org, t, nested, None, sub) for t in org._tasks_of(rec["id"])]}
+    if "checklist" in include:
+        tmpl = org.lookup("checklists", rec["checklist_id"])
+        sub = dict(ctx, _single=False, _include=set())
+        out["checklist"] = {"data": serve_record(CHECKLISTS, org, tmpl, set(), None, sub) if tmpl else {}}
     return out
 
 
@@ -184,14 +189,14 @@ CHECKLISTS = ServedResource(
     default_sort=("is_pinned", "updated_at"), default_descending=True,
     documented_sorts=("name", "title", "created_at"),
     search_fields=("title", "summary"), view_filter=_checklist_filter, includes=_checklist_includes,
-    item_only=("prerun", "automated_actions"), nested=True,
+    item_only=("prerun", "automated_actions"), nested=True, shape=shapes.checklist,
 )
 RUNS = ServedResource(
     resource="runs", path="runs", model="Run", default_per_page=10, sort_params=("sort",),
     sort_fields={"created_at": "created_at", "last_updated": "updated_at", "updated_at": "updated_at",
                  "name": "name"},
     default_sort="created_at", default_descending=True, documented_sorts=("created_at",),
-    search_fields=("name",), view_filter=_run_filter, includes=_run_includes, nested=True,
+    search_fields=("name",), view_filter=_run_filter, includes=_run_includes, nested=True, shape=shapes.run,
 )
 _TASK_SORTS = {"deadline": "deadline", "newest": "-created_at", "problems": "-problem",
                "completed_newest": "-completed_at", "created_at": "created_at"}
@@ -200,6 +205,7 @@ TASKS = ServedResource(
     sort_fields=dict(_TASK_SORTS, last_updated="updated_at", updated_at="updated_at"),
     default_sort="deadline", documented_sorts=tuple(_TASK_SORTS),
     search_fields=("title",), view_filter=_task_filter, includes=_task_includes, nested=True,
+    shape=shapes.org_task,
 )
 #: `/runs/{run}/tasks`: one process's tasks (not registered by path: `families.NESTED` routes it)
 RUN_TASKS = ServedResource(
@@ -207,7 +213,19 @@ RUN_TASKS = ServedResource(
     sort_fields={"position": "position", "deadline": "deadline", "last_updated": "updated_at"},
     default_sort="position", documented_sorts=("position", "deadline"),
     search_fields=("title",), view_filter=_run_task_filter, includes=_task_includes, nested=True,
+    shape=shapes.run_task, item_lookup=lambda org, run, key: _task_of_run(org, run, key),
 )
+
+
+def _task_of_run(org: Any, run_id: Optional[str], key: Any) -> Optional[Record]:
+    rec = org.lookup("tasks", key)
+    return rec if rec is not None and rec["run_id"] == run_id else None
+
+
+def _feed_shape(org: Any, rec: Record, out: Record, ctx: Dict[str, Any]) -> None:
+    def render(kind: str, r: Record) -> Record:
+        return serve_record(BY_KIND[kind], org, r, set(), None, dict(ctx, _single=False, _include=set()))
+    feedshape.documented(org, rec, out, ctx, render)
 
 
 def _event_key(segment: str) -> Any:
@@ -218,11 +236,12 @@ ACTIVITY = ServedResource(
     resource="activity", path="activity-feeds", model="ActivityFeed", default_per_page=20,
     sort_params=("sort",), sort_fields={"created_at": "id", "id": "id"},
     default_sort="id", default_descending=True, documented_sorts=("created_at", "id"),
-    search_fields=("text", "description"), item_key=_event_key, view_filter=_feed_filter,
+    search_fields=("text", "description"), item_key=_event_key, view_filter=_feed_filter, shape=_feed_shape,
 )
 
 #: this family's resources, in the order `families.py` registers them
 SERVED = (CHECKLISTS, RUNS, TASKS, ACTIVITY)
+BY_KIND = {"checklists": CHECKLISTS, "runs": RUNS, "tasks": TASKS}
 #: (parent path, child path) -> (parent resource, how the child list is served)
 NESTED = {("runs", "tasks"): ("runs", RUN_TASKS)}
 
