@@ -15,7 +15,7 @@ from typing import Any, Dict, List
 import dlt
 from dlt.sources.rest_api import rest_api_source
 
-from tallyfy_source.endpoints import CLIENT_HEADER, ENDPOINTS
+from tallyfy_source.api.endpoints import CLIENT_HEADER, ENDPOINTS
 
 HEADERS = {"Accept": "application/json", CLIENT_HEADER[0]: CLIENT_HEADER[1]}
 

@@ -11,7 +11,7 @@ import inspect
 import math
 from typing import Dict, Optional, Tuple
 
-from tallyfy_source.endpoints import ENDPOINTS, MAX_PER_PAGE
+from tallyfy_source.api.endpoints import ENDPOINTS, MAX_PER_PAGE
 
 CONCURRENCY_WORDS = ("concurren", "parallel", "workers")
 

@@ -26,7 +26,7 @@ import time
 from dataclasses import asdict, dataclass
 from typing import Any, Callable, Dict, List, Optional, Sequence
 
-from tallyfy_source.endpoints import ENDPOINTS
+from tallyfy_source.api.endpoints import ENDPOINTS
 from tallyfy_source.simulator import Simulator, SyntheticOrg
 
 from . import workflow

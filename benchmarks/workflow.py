@@ -27,7 +27,7 @@ from dataclasses import asdict, dataclass
 from importlib.metadata import version
 from typing import Any, Callable, Dict, List, Optional
 
-from tallyfy_source.endpoints import DEFAULT_RESOURCES, ENDPOINTS
+from tallyfy_source.api.endpoints import DEFAULT_RESOURCES, ENDPOINTS
 from tallyfy_source.simulator import Simulator, SyntheticOrg
 
 from .floor import full_load_requests, pages_of

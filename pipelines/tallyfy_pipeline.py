@@ -15,11 +15,11 @@ from typing import Any, Dict, List, Optional, Sequence, Set
 import dlt
 
 from tallyfy_source import RESOURCE_NAMES, destinations, tallyfy_source
-from tallyfy_source.endpoints import dlt_resource_names
-from tallyfy_source.deletes import DELETE_MODES
+from tallyfy_source.api.endpoints import dlt_resource_names
+from tallyfy_source.read.deletes import DELETE_MODES
 from tallyfy_source.errors import ConfigError
 from tallyfy_source.resume import discard_interrupted_load
-from tallyfy_source.reading import ReadReport
+from tallyfy_source.read.endpoint_read import ReadReport
 from tallyfy_source.validation import (
     check_base_url,
     check_dataset_name,

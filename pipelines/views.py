@@ -23,9 +23,9 @@ from typing import Any, Dict, List, Sequence, Tuple
 import dlt
 from dlt.destinations.exceptions import DatabaseException
 
-from tallyfy_source.columns import (COMMENT_COLUMNS, GROUP_GUEST_COLUMNS, GROUP_MEMBER_COLUMNS, GUEST_COLUMNS,
+from tallyfy_source.shape.columns import (COMMENT_COLUMNS, GROUP_GUEST_COLUMNS, GROUP_MEMBER_COLUMNS, GUEST_COLUMNS,
                                    PROCESS_COLUMNS, TASK_ASSIGNEE_COLUMNS, TASK_COLUMNS, TEMPLATE_COLUMNS)
-from tallyfy_source.deletes import MISSING_SINCE_COLUMN as MISSING_SINCE
+from tallyfy_source.read.deletes import MISSING_SINCE_COLUMN as MISSING_SINCE
 from tallyfy_source.destinations import is_sql_client
 
 logger = logging.getLogger("tallyfy_source")

@@ -1,9 +1,9 @@
 """A dlt source for Tallyfy: members, groups, tags and guests of one or more organizations,
 and on request their templates, processes, tasks, comments and activity feed."""
 
-from .endpoints import DEFAULT_BASE_URL, RESOURCE_NAMES
-from .errors import ConfigError, PaginationError, TallyfyAPIError, TallyfyError
-from .source import select_resources, tallyfy_source
+from tallyfy_source.api.endpoints import DEFAULT_BASE_URL, RESOURCE_NAMES
+from tallyfy_source.errors import ConfigError, PaginationError, TallyfyAPIError, TallyfyError
+from tallyfy_source.source import select_resources, tallyfy_source
 
 __all__ = [
     "tallyfy_source",

@@ -12,9 +12,9 @@ from urllib.parse import SplitResult, urlsplit
 
 from dlt.common.typing import ConfigValueSentinel
 
-from .endpoints import DEFAULT_RESOURCES, MAX_PER_PAGE, RESOURCE_NAMES
-from .deletes import DELETE_MODES
-from .errors import ConfigError
+from tallyfy_source.api.endpoints import DEFAULT_RESOURCES, MAX_PER_PAGE, RESOURCE_NAMES
+from tallyfy_source.read.deletes import DELETE_MODES
+from tallyfy_source.errors import ConfigError
 
 NO_ORG_ID = (
     "no org id: set SOURCES__TALLYFY__ORG_ID (or org_id under [sources.tallyfy] in"

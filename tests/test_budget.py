@@ -2,7 +2,7 @@
 
 import threading
 
-from tallyfy_source.budget import RequestBudget
+from tallyfy_source.api.budget import RequestBudget
 
 
 def send_times(per_minute, count):

@@ -2,7 +2,7 @@
 
 import pytest
 
-from tallyfy_source.client import check_response, make_client, make_session
+from tallyfy_source.api.client import check_response, make_client, make_session
 from tallyfy_source.errors import TallyfyAPIError
 from tests.expected import records
 

@@ -6,8 +6,8 @@ from datetime import datetime, timezone
 
 import pytest
 
-from tallyfy_source.events import event_row, record_kind, short_name
-from tallyfy_source.workflow import activity_row
+from tallyfy_source.workflow.events import event_row, record_kind, short_name
+from tallyfy_source.workflow.activity import activity_row
 
 # the response example of the API reference page "Get activity feed for a process"
 DOCUMENTED = {

@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from tallyfy_source.paging import LOOP_REPEATS
+from tallyfy_source.api.paging import LOOP_REPEATS
 from tallyfy_source.simulator import Simulator
 from tallyfy_source.simulator.faults import Fault, FaultPlan, change_between
 from tallyfy_source.simulator.server import sort_records

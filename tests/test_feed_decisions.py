@@ -11,15 +11,16 @@ from typing import Any, Dict, List, Optional
 
 import pytest
 
-from tallyfy_source import workflow_incremental
-from tallyfy_source.client import RetryableStatus, UnreadableBody
+from tallyfy_source.workflow import changes as workflow_incremental
+from tallyfy_source.api.client import RetryableStatus, UnreadableBody
 from tallyfy_source.errors import TallyfyAPIError
-from tallyfy_source.feed import event_id, feed_pages
-from tallyfy_source.kickoff import KickoffLabels, field_labels
-from tallyfy_source.reading import ReadOptions, ReadReport
-from tallyfy_source.workflow import kickoff_answers, process_row
-from tallyfy_source.workflow_incremental import Changes, WorkflowFeed, _note, get_one
-from tallyfy_source.endpoints import ACTIVITY, TASKS, TEMPLATES
+from tallyfy_source.workflow.feed import event_id, feed_pages
+from tallyfy_source.workflow.kickoff import KickoffLabels, field_labels
+from tallyfy_source.read.endpoint_read import ReadOptions, ReadReport
+from tallyfy_source.workflow.rows import kickoff_answers, process_row
+from tallyfy_source.api.single import get_one
+from tallyfy_source.workflow.changes import Changes, WorkflowFeed, _note
+from tallyfy_source.api.endpoints import ACTIVITY, TASKS, TEMPLATES
 from tests.test_read_decisions import FakeResponse, ScriptedClient, page_body
 
 PER_PAGE = 3
@@ -524,17 +525,17 @@ def incremental(monkeypatch, loaded: Dict[str, List[Dict[str, Any]]], upstream: 
                 resource: str, feed: Optional[WorkflowFeed] = None, labels: Any = None) -> tuple:
     from datetime import datetime, timezone
 
-    from tallyfy_source.endpoints import PROCESSES
-    from tallyfy_source.workflow_incremental import incremental_rows
+    from tallyfy_source.workflow.changes import incremental_rows
+    from tallyfy_source.workflow.kinds import KINDS
 
     def loaded_where(table, org, column, values, mode):
         assert org == "o" and mode == "delete"
         return [dict(r) for r in loaded.get(table, []) if str(r.get(column)) in {str(v) for v in values}]
     monkeypatch.setattr(workflow_incremental, "loaded_where", loaded_where)
     feed = feed or WorkflowFeed(upstream.client, ReadOptions(per_page=PER_PAGE))
-    endpoint = {"templates": TEMPLATES, "processes": PROCESSES, "tasks": TASKS}[resource]
+    kind = KINDS[resource]
     report = ReadReport(resource, "o", rows_read=7, missing=2)  # counts add to what the report holds
-    items = list(incremental_rows(feed, endpoint, "o", changes, datetime(2026, 11, 5, tzinfo=timezone.utc), report,
+    items = list(incremental_rows(feed, kind, "o", changes, datetime(2026, 11, 5, tzinfo=timezone.utc), report,
                                   labels))
     return tables_of(items), report, feed
 
@@ -625,7 +626,7 @@ def test_a_process_serves_its_tasks_plain_wrapped_or_not_at_all(monkeypatch):
 def test_changed_records_come_in_batches_of_a_hundred():
     from datetime import datetime, timezone
 
-    from tallyfy_source.workflow_incremental import refetched
+    from tallyfy_source.workflow.changes import refetched
     report = ReadReport("templates", "o", rows_read=7)
     batches = list(refetched({f"k{i:03}" for i in range(201)}, lambda key: {"id": key}, dict, TEMPLATES, "o",
                              report, "delete", datetime(2026, 11, 5, tzinfo=timezone.utc)))

@@ -6,7 +6,7 @@ from datetime import date, datetime, timezone
 import pytest
 
 from tallyfy_source import source
-from tallyfy_source.history import tag_statistics_rows
+from tallyfy_source.directory.history import tag_statistics_rows
 from tests.conftest import Loader
 
 

@@ -6,6 +6,8 @@ deleted, one odd value never costs the run. `change_between` makes the change ju
 given page of a given walk is served.
 """
 
+from datetime import timedelta
+
 import pytest
 
 from tallyfy_source.simulator import FaultPlan, Simulator, SyntheticOrg, change_between
@@ -249,7 +251,7 @@ def test_a_member_a_non_admin_token_cannot_confirm_is_deleted_after_two_sweeps_a
     """`GET users/{id}` answers 403 to a non-admin token (issue 18): a missing member cannot be
     proved deleted by a 404. It is remembered; the sweep still counts as complete (the next run
     does not sweep again); a sweep at least an hour later that misses it again deletes it."""
-    from tallyfy_source import source
+    from tallyfy_source.read import orgs as source
     from tallyfy_source.simulator import Fault
 
     org = live.org
@@ -269,7 +271,7 @@ def test_a_member_a_non_admin_token_cannot_confirm_is_deleted_after_two_sweeps_a
     assert report_of(loader, "members").mode != "full" and live.request_count(kind="item") == 0
     loader.run(per_page=PER_PAGE, resources=["members"], sweep=True)  # a sweep, but too soon
     assert loader.rows(f"SELECT count(*) FROM tallyfy.members WHERE id = {victim}") == [(1,)]
-    monkeypatch.setattr(source, "SECOND_SIGHTING", source.timedelta(0))  # an hour later
+    monkeypatch.setattr(source, "SECOND_SIGHTING", timedelta(0))  # an hour later
     loader.run(per_page=PER_PAGE, resources=["members"], sweep=True)
     assert report_of(loader, "members").missing == 1
     assert loader.rows(f"SELECT count(*) FROM tallyfy.members WHERE id = {victim}") == [(0,)]
@@ -281,7 +283,7 @@ def test_a_member_a_non_admin_token_cannot_confirm_is_deleted_after_two_sweeps_a
 def test_a_suspect_seen_again_is_forgotten(live, tmp_path, monkeypatch):
     """A member missing once (403, unconfirmable) that a later sweep sees again is no longer a
     suspect: it is never deleted."""
-    from tallyfy_source import source
+    from tallyfy_source.read import orgs as source
     from tallyfy_source.simulator import Fault
 
     org = live.org
@@ -296,7 +298,7 @@ def test_a_suspect_seen_again_is_forgotten(live, tmp_path, monkeypatch):
     loader.run(per_page=PER_PAGE, resources=["members"], sweep=True)
     assert list(pipeline_state()["suspects"][org.org_id]) == [str(member)]
     org.add_member(**{k: v for k, v in hidden.items() if k not in ("created_at",)})
-    monkeypatch.setattr(source, "SECOND_SIGHTING", source.timedelta(0))
+    monkeypatch.setattr(source, "SECOND_SIGHTING", timedelta(0))
     loader.run(per_page=PER_PAGE, resources=["members"], sweep=True)
     assert pipeline_state()["suspects"][org.org_id] == {}
     assert loader.rows(f"SELECT count(*) FROM tallyfy.members WHERE id = {member}") == [(1,)]

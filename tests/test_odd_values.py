@@ -7,8 +7,8 @@ from datetime import datetime, timezone
 import pyarrow as pa
 import pytest
 
-from tallyfy_source.arrow_rows import rows_to_arrow
-from tallyfy_source.columns import MEMBER_COLUMNS, _cols
+from tallyfy_source.shape.arrow_rows import rows_to_arrow
+from tallyfy_source.shape.columns import MEMBER_COLUMNS, _cols
 from tallyfy_source.simulator import Simulator
 from tests.conftest import TOKEN, Loader, make_org
 from tests.expected import assert_rows_match, records, table_row

@@ -2,7 +2,7 @@
 
 import pytest
 
-from tallyfy_source.paging import is_last_page, page_fingerprint
+from tallyfy_source.api.paging import is_last_page, page_fingerprint
 
 
 def meta(current, total_pages, total, per_page=100, links=None):

@@ -59,13 +59,15 @@ from typing import Any, Dict, List, Optional
 import pytest
 from requests import Request
 
-from tallyfy_source import deletes, reading
-from tallyfy_source.client import make_client, make_session
-from tallyfy_source.deletes import (DELETED_COLUMN, MISSING_SINCE_COLUMN, absent, absent_keys, last_loaded, loaded_rows,
+from tallyfy_source.read import deletes
+
+from tallyfy_source.read import endpoint_read as reading
+from tallyfy_source.api.client import make_client, make_session
+from tallyfy_source.read.deletes import (DELETED_COLUMN, MISSING_SINCE_COLUMN, absent, absent_keys, last_loaded, loaded_rows,
                                     removal_rows)
-from tallyfy_source.endpoints import GROUPS, GUESTS, MEMBERS, TAGS, Endpoint
+from tallyfy_source.api.endpoints import GROUPS, GUESTS, MEMBERS, TAGS, Endpoint
 from tallyfy_source.errors import PaginationError, TallyfyAPIError
-from tallyfy_source.paging import (
+from tallyfy_source.api.paging import (
     LOOP_REPEATS,
     TallyfyPaginator,
     expected_pages,
@@ -73,7 +75,7 @@ from tallyfy_source.paging import (
     page_fingerprint,
     pagination_meta,
 )
-from tallyfy_source.reading import (
+from tallyfy_source.read.endpoint_read import (
     CLOCK_MARGIN,
     Cursor,
     EndpointRead,
@@ -83,8 +85,8 @@ from tallyfy_source.reading import (
     row_digest,
     server_time,
 )
-from tallyfy_source.rows import parse_timestamp as parse_ts
-from tallyfy_source.rows import shape_row
+from tallyfy_source.shape.rows import parse_timestamp as parse_ts
+from tallyfy_source.shape.rows import shape_row
 from tallyfy_source.simulator import Fault, FaultPlan, Simulator, SyntheticOrg, change_between
 
 UTC = timezone.utc
@@ -1564,7 +1566,7 @@ def test_a_full_read_keeps_pages_in_flight_and_an_incremental_one_does_not():
 
 
 def test_pages_after_page_1_are_fetched_by_the_page_threads_and_finished_before_the_walk_returns():
-    from tallyfy_source.paging import paginate_concurrently
+    from tallyfy_source.api.paging import paginate_concurrently
 
     # 135 announced: pages 2-5 in flight at once; 4 (short) waits until 5 is asked for, so 5
     # is running, not cancellable, when the walk ends
@@ -1588,7 +1590,7 @@ def test_the_last_announced_page_is_fetched_in_flight_too():
         rows = [{"id": (page - 1) * 10 + i} for i in range(10 if page < 4 else 5)]
         return FakeResponse(body=page_body(rows, 35, page))
 
-    from tallyfy_source.paging import paginate_concurrently
+    from tallyfy_source.api.paging import paginate_concurrently
     assert [len(p) for p in paginate_concurrently(ScriptedClient(answer), "p", {}, 10, 4, {})] == [10, 10, 10, 5]
     assert fetched_by == {1: False, 2: True, 3: True, 4: True}
 
@@ -1658,7 +1660,7 @@ class _Answer:
     (["not", "an", "object"], 7, False),
 ])
 def test_only_a_404_naming_the_record_proves_it_deleted(body, key, proves):
-    from tallyfy_source.reading import names_a_missing_record
+    from tallyfy_source.api.single import names_a_missing_record
 
     assert names_a_missing_record(_Answer(body), key) is proves
 
@@ -1675,17 +1677,17 @@ SLOT = datetime(2026, 12, 1, 2, 0, 0, tzinfo=timezone.utc)
     (timedelta(hours=1), False),
 ])
 def test_a_daily_schedule_with_a_24_hour_interval_sweeps_every_day(elapsed, due):
-    from tallyfy_source.source import sweep_is_due
+    from tallyfy_source.read.orgs import sweep_is_due
     assert sweep_is_due(SLOT.isoformat(), 24, SLOT + elapsed) is due
 
 
 @pytest.mark.parametrize("hours, elapsed_minutes, due", [(1, 54, True), (1, 53, False), (0.5, 27, True),
                                                          (0.5, 26, False), (0, 0, True)])
 def test_a_short_interval_may_come_a_tenth_early(hours, elapsed_minutes, due):
-    from tallyfy_source.source import sweep_is_due
+    from tallyfy_source.read.orgs import sweep_is_due
     assert sweep_is_due(SLOT.isoformat(), hours, SLOT + timedelta(minutes=elapsed_minutes)) is due
 
 
 def test_no_sweep_yet_or_an_unreadable_one_is_due():
-    from tallyfy_source.source import sweep_is_due
+    from tallyfy_source.read.orgs import sweep_is_due
     assert sweep_is_due(None, 24, SLOT) and sweep_is_due("", 24, SLOT) and sweep_is_due("garbage", 24, SLOT)

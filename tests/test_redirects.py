@@ -12,7 +12,7 @@ from typing import Any, Dict, List
 
 import pytest
 
-from tallyfy_source.client import check_response, make_client, make_session
+from tallyfy_source.api.client import check_response, make_client, make_session
 from tallyfy_source.errors import TallyfyAPIError
 
 REPO = Path(__file__).resolve().parents[1]

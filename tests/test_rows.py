@@ -4,7 +4,7 @@ from datetime import datetime, timezone
 
 import pytest
 
-from tallyfy_source.rows import parse_timestamp, shape_row
+from tallyfy_source.shape.rows import parse_timestamp, shape_row
 
 
 def test_include_envelopes_are_unwrapped():
@@ -40,7 +40,7 @@ def test_an_unreadable_timestamp_becomes_null_instead_of_failing_the_run():
 
 
 def test_a_sweep_compares_keys_as_text_so_string_ids_do_not_look_deleted():
-    from tallyfy_source.deletes import absent
+    from tallyfy_source.read.deletes import absent
 
     loaded = [{"id": 123}, {"id": 456}, {"id": 789}]
     assert absent(loaded, {"123", "456"}, "id") == [{"id": 789}]
@@ -48,7 +48,7 @@ def test_a_sweep_compares_keys_as_text_so_string_ids_do_not_look_deleted():
 
 
 def test_plain_list_items_become_child_rows_keyed_by_their_parent():
-    from tallyfy_source.rows import keyed_list_items
+    from tallyfy_source.shape.rows import keyed_list_items
     row = {"org_id": "o", "id": "g1", "members": [7, "8", {"value": 9, "org_id": "o", "group_id": "g1"}],
            "guests": ["a@x.io"], "name": "G"}
     keyed_list_items(row, ("members", "guests"), "group_id")

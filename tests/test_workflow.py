@@ -12,7 +12,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from tallyfy_source.columns import COLUMNS
+from tallyfy_source.shape.columns import COLUMNS
 
 from pipelines.tallyfy_pipeline import main
 from tallyfy_source.simulator import Simulator, SyntheticOrg, change_between
@@ -521,14 +521,14 @@ def test_the_token_never_lands_in_the_workflow_tables(sim, duckdb_loader):
 
 
 def test_zone_less_timestamps_are_read_as_utc():
-    from tallyfy_source.rows import parse_timestamp
+    from tallyfy_source.shape.rows import parse_timestamp
 
     assert parse_timestamp("2026-03-04 05:06:07") == datetime(2026, 3, 4, 5, 6, 7, tzinfo=timezone.utc)
     assert parse_timestamp("2026-03-04T05:06:07.000Z") == datetime(2026, 3, 4, 5, 6, 7, tzinfo=timezone.utc)
 
 
 def test_kickoff_field_labels_from_either_prerun_shape():
-    from tallyfy_source.kickoff import field_labels
+    from tallyfy_source.workflow.kickoff import field_labels
 
     fields = [{"id": "a1", "alias": "kickoff-1", "label": "Client", "field_type": "text"},
               {"id": "b2", "label": None}, {"label": "no id"}, "junk"]
@@ -585,7 +585,7 @@ def test_an_activity_sweep_that_saw_events_move_is_repeated_by_the_next_run(sim,
 def test_every_child_table_joins_its_parent_by_org_and_id_without_dlt_keys(sim, duckdb_loader):
     """Child tables carry `org_id` and their parent's id (`template_id`, `process_id`, `task_id`,
     `group_id`), equal to what dlt's `_dlt_parent_id` join says, on every row (issue 19)."""
-    from tallyfy_source.columns import PARENT_KEYS
+    from tallyfy_source.shape.columns import PARENT_KEYS
     duckdb_loader.run(resources=WORKFLOW + ["groups"], activity_start_date=START)
     tables = [t for (t,) in duckdb_loader.rows(
         "SELECT table_name FROM information_schema.tables WHERE table_schema = 'tallyfy' AND table_name LIKE '%\\_\\_%'"

@@ -3,7 +3,7 @@ ids (defect 9), archived known from the walk (defect 7). Pure functions, no serv
 
 import pytest
 
-from tallyfy_source.workflow import assignees, process_row, task_row, template_row
+from tallyfy_source.workflow.rows import assignees, process_row, task_row, template_row
 
 MEMBER = ("member", 7, None, None)
 

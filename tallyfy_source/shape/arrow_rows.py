@@ -22,8 +22,8 @@ from dlt.common.normalizers.naming.snake_case import NamingConvention
 from dlt.common.schema.typing import TTableSchemaColumns
 from dlt.common.time import ensure_pendulum_datetime
 
-from .columns import COLUMNS
-from .rows import parse_timestamp
+from tallyfy_source.shape.columns import COLUMNS
+from tallyfy_source.shape.rows import parse_timestamp
 
 logger = logging.getLogger("tallyfy_source")
 

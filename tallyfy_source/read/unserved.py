@@ -14,7 +14,7 @@ from typing import Any, Dict, List
 
 import dlt
 
-from .deletes import DELETED_COLUMN, MISSING_SINCE_COLUMN, child_lists, loaded_where
+from tallyfy_source.read.deletes import DELETED_COLUMN, MISSING_SINCE_COLUMN, child_lists, loaded_where
 
 Row = Dict[str, Any]
 _OURS = (DELETED_COLUMN, MISSING_SINCE_COLUMN)

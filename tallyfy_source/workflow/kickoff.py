@@ -20,8 +20,9 @@ from typing import Any, Dict, Iterable, Optional, Set
 
 from dlt.sources.helpers.rest_client import RESTClient
 
-from .endpoints import TEMPLATES
-from .reading import ReadReport
+from tallyfy_source.api.endpoints import TEMPLATES
+from tallyfy_source.api.single import get_one
+from tallyfy_source.read.endpoint_read import ReadReport
 
 Labels = Dict[str, str]
 
@@ -53,8 +54,6 @@ class KickoffLabels:
             return {}
         key = str(template_id)
         if key not in self.trusted:
-            from .workflow_incremental import get_one  # the single-record GET (404 naming it -> None)
-
             raw = get_one(self.client, TEMPLATES, self.org_id, key, {}, self.report)
             labels = field_labels(raw.get("prerun")) if raw is not None else {}
             if labels:

@@ -36,8 +36,8 @@ from tenacity import (
     stop_after_attempt,
 )
 
-from .endpoints import CLIENT_HEADER
-from .errors import TallyfyAPIError, shown_url
+from tallyfy_source.api.endpoints import CLIENT_HEADER
+from tallyfy_source.errors import TallyfyAPIError, shown_url
 
 logger = logging.getLogger("tallyfy_source")
 

@@ -12,7 +12,8 @@ from typing import Any, Dict, List
 
 import dlt
 
-from .columns import _cols
+from tallyfy_source.read.merge import variant_hints
+from tallyfy_source.shape.columns import _cols
 
 Row = Dict[str, Any]
 TAG_STATISTICS_HISTORY = "tag_statistics_history"
@@ -47,7 +48,5 @@ def tag_statistics_rows(tags: List[Row], now: datetime) -> List[Row]:
 
 def history_hints(rows: List[Row]) -> Any:
     """History rows go to their own merged table from inside the tags resource."""
-    return dlt.mark.with_hints(rows, dlt.mark.make_hints(
-        table_name=TAG_STATISTICS_HISTORY, primary_key=["org_id", "tag_id", "snapshot_date"],
-        write_disposition={"disposition": "merge", "strategy": "delete-insert"},
-        columns=HISTORY_COLUMNS, nested_hints={}), create_table_variant=True)
+    return dlt.mark.with_hints(rows, variant_hints(TAG_STATISTICS_HISTORY, HISTORY_COLUMNS,
+                                                   ["org_id", "tag_id", "snapshot_date"]), create_table_variant=True)

@@ -19,7 +19,7 @@ from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence
 import dlt
 from dlt.destinations.exceptions import DestinationUndefinedEntity
 
-from .endpoints import Endpoint
+from tallyfy_source.api.endpoints import Endpoint
 
 logger = logging.getLogger("tallyfy_source")
 

@@ -38,20 +38,21 @@ import threading
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Callable, Dict, Iterator, List, Optional, Set, Tuple
-from urllib.parse import quote
 
 import dlt
 from dlt.sources.helpers.rest_client import RESTClient
 
-from .client import api_error, check_item_response
-from .deletes import loaded_where, removal_rows
-from .endpoints import COMMENTS, PROCESSES, TASKS, TEMPLATES, Endpoint
-from .errors import TallyfyAPIError
-from .events import as_values, record_kind
-from .feed import day_before, event_id, feed_pages, newest_event, utc_day
-from .reading import ReadOptions, ReadReport, names_a_missing_record
-from .rows import shape_row
-from .unserved import keep_unserved_fields
+from tallyfy_source.api.endpoints import COMMENTS, PROCESSES, TASKS, TEMPLATES, Endpoint
+from tallyfy_source.api.single import get_one
+from tallyfy_source.read.deletes import loaded_where, removal_rows
+from tallyfy_source.read.endpoint_read import ReadOptions, ReadReport
+from tallyfy_source.read.unserved import keep_unserved_fields
+from tallyfy_source.shape.rows import as_list, shape_row
+from tallyfy_source.workflow.comments import CommentsSeen, comment_removals, comments_hints
+from tallyfy_source.workflow.events import as_values, record_kind
+from tallyfy_source.workflow.feed import day_before, event_id, feed_pages, newest_event, utc_day
+from tallyfy_source.workflow.kinds import PROCESS, TEMPLATE, Kind
+from tallyfy_source.workflow.rows import process_row, template_row
 
 logger = logging.getLogger("tallyfy_source")
 
@@ -222,33 +223,12 @@ def _first(value: Any) -> Any:
     return values[0] if values else None
 
 
-def get_one(client: RESTClient, endpoint: Endpoint, org_id: str, key: str, params: Dict[str, str],
-            report: ReadReport) -> Optional[Row]:
-    """One record by its key: its raw data, or None when a 404 names it (deleted upstream).
-    Anything else fails the org's read (its cursor stays; the next run reads again)."""
-    path = f"organizations/{org_id}/{endpoint.path}/{quote(str(key), safe='@')}"
-    report.requests += 1
-    # 429/5xx and unreadable 200 bodies are retried inside the session (the hook raises them)
-    response = client.get(path, params=dict(params), hooks={"response": [check_item_response]})
-    if response.status_code == 404 and names_a_missing_record(response, key):
-        return None
-    if response.status_code != 200:
-        raise TallyfyAPIError(f"org {org_id}, {endpoint.resource} {key}: {api_error(response)}",
-                              status=response.status_code, org_id=org_id)
-    return response._tallyfy_body["data"]
-
-
 # ------------------------------------------------------------------ one resource, one org
-def _unwrap_list(value: Any) -> List[Row]:
-    if isinstance(value, dict) and set(value) == {"data"}:
-        value = value["data"]
-    return [v for v in value if isinstance(v, dict)] if isinstance(value, list) else []
-
-
 def refetched(keys: Set[str], fetch: Callable[[str], Optional[Row]], shape: Callable[[Row], Row], endpoint: Endpoint,
               org_id: str, report: ReadReport, mode: str, now: datetime) -> Iterator[Any]:
-    """Each changed record asked for by itself: its shaped rows in batches of 100, then the rows
-    that remove (or flag) those answering with a 404 that names them (`fetch` gives None)."""
+    """Each changed record asked for by itself: its shaped rows in batches of 100 (fields the
+    single read does not serve keep their loaded values: `unserved.py`), then the rows that
+    remove (or flag) those answering with a 404 that names them (`fetch` gives None)."""
     found, gone = [], []
     for key in sorted(keys):
         raw = fetch(key)
@@ -269,42 +249,45 @@ def refetched(keys: Set[str], fetch: Callable[[str], Optional[Row]], shape: Call
         yield removed
 
 
-def incremental_rows(feed: WorkflowFeed, endpoint: Endpoint, org_id: str, changes: Changes, now: datetime,
+def incremental_rows(feed: WorkflowFeed, kind: Kind, org_id: str, changes: Changes, now: datetime,
                      report: ReadReport, labels: Optional[Callable[[Any], Dict[str, str]]] = None) -> Iterator[Any]:
-    """The rows (and removal rows) that bring one resource of one org up to the changes
-    (`labels`: the processes' kick-off labels, `kickoff.KickoffLabels`)."""
-    from .workflow import comments_hints, process_row, task_row, template_row
-
+    """The rows (and removal rows) that bring one kind of one org up to the changes (`labels`:
+    the processes' kick-off labels, `kickoff.KickoffLabels`)."""
     client, mode = feed.client, feed.options.deleted_records
-    resource = endpoint.resource
-    if resource == "templates":
+    endpoint = kind.endpoint
+    if kind is TEMPLATE:
         yield from refetched(changes.templates, lambda key: get_one(client, TEMPLATES, org_id, key, TEMPLATES.params, report),
                              lambda raw: template_row(shape_row(raw, org_id, False)), TEMPLATES, org_id, report, mode, now)
-        return
-    if resource == "processes":
-        yield from refetched(changes.processes, lambda key: feed.process(org_id, key, resource, report),
+    elif kind is PROCESS:
+        yield from refetched(changes.processes, lambda key: feed.process(org_id, key, endpoint.resource, report),
                              lambda raw: process_row(shape_row({k: v for k, v in raw.items() if k != "tasks"}, org_id, False),
                                                      labels),
                              PROCESSES, org_id, report, mode, now)
-        return
-    # tasks (+ comments)
+    else:
+        yield from _changed_tasks(feed, org_id, changes, now, report)
+
+
+def _changed_tasks(feed: WorkflowFeed, org_id: str, changes: Changes, now: datetime, report: ReadReport) -> Iterator[Any]:
+    """Tasks (+ comments) of the changed processes (from the process's answer, shared with the
+    processes resource) and the changed one-off tasks; then what goes: tasks of a read process no
+    longer in it, tasks of deleted processes, deleted tasks, and their comments (`comments.py`)."""
+    client, mode = feed.client, feed.options.deleted_records
+    seen = CommentsSeen()
     read_processes: Dict[str, Set[str]] = {}  # process id -> its task ids as served
-    read_tasks: Set[str] = set()  # tasks whose full comment list was read
-    seen_comments: Set[str] = set()
-    gone_processes: List[str] = []
     for key in sorted(changes.processes):
-        raw = feed.process(org_id, key, resource, report)
+        raw = feed.process(org_id, key, TASKS.resource, report)
         if raw is None:
-            gone_processes.append(key)
+            seen.gone_processes.add(key)
             continue
-        served = [shape_row(dict(t), org_id, False) for t in _unwrap_list(raw.get("tasks"))]
-        tasks, comments = _tasks_and_comments(served, task_row, read_tasks, seen_comments)
+        served = [shape_row(dict(t), org_id, False) for t in as_list(raw.get("tasks")) if isinstance(t, dict)]
+        tasks, comments = seen.shape_tasks(served)
         read_processes[key] = {str(t["id"]) for t in tasks}
         report.rows_read += len(tasks)
         if tasks:
-            yield keep_unserved_fields("tasks", org_id, tasks, TASKS.key, mode)
+            yield keep_unserved_fields(TASKS.resource, org_id, tasks, TASKS.key, mode)
         if comments:
             yield comments_hints(comments)
+    seen.read_processes = set(read_processes)
     gone_tasks: List[str] = []
     for key in sorted(changes.oneoff_tasks):
         raw = changes.task_answers[key] if key in changes.task_answers else get_one(
@@ -312,46 +295,21 @@ def incremental_rows(feed: WorkflowFeed, endpoint: Endpoint, org_id: str, change
         if raw is None:
             gone_tasks.append(key)
             continue
-        tasks, comments = _tasks_and_comments([shape_row(raw, org_id, False)], task_row, read_tasks, seen_comments)
+        tasks, comments = seen.shape_tasks([shape_row(raw, org_id, False)])
         report.rows_read += len(tasks)
-        yield keep_unserved_fields("tasks", org_id, tasks, TASKS.key, mode)
+        yield keep_unserved_fields(TASKS.resource, org_id, tasks, TASKS.key, mode)
         if comments:
             yield comments_hints(comments)
-    # tasks of a read process no longer in it, tasks of deleted processes, deleted tasks
-    runs = list(read_processes) + gone_processes
-    loaded_tasks = loaded_where("tasks", org_id, "run_id", runs, mode)
-    drop = [t for t in loaded_tasks if str(t.get("run_id")) in gone_processes
+    runs = list(read_processes) + sorted(seen.gone_processes)
+    loaded_tasks = loaded_where(TASKS.resource, org_id, "run_id", runs, mode)
+    drop = [t for t in loaded_tasks if str(t.get("run_id")) in seen.gone_processes
             or str(t["id"]) not in read_processes.get(str(t.get("run_id")), {str(t["id"])})]
-    drop += loaded_where("tasks", org_id, "id", gone_tasks, mode)
+    drop += loaded_where(TASKS.resource, org_id, "id", gone_tasks, mode)
     removed = removal_rows(TASKS, org_id, drop, mode, now)
     report.missing += len(removed)
     if removed:
         yield removed
-    dropped = {str(t["id"]) for t in drop}
-    comments_loaded = loaded_where("comments", org_id, "process_id", runs, mode) + loaded_where(
-        "comments", org_id, "task_id", sorted(read_tasks | dropped), mode)
-    gone_comments, ids = [], set()
-    for c in comments_loaded:
-        cid = str(c["id"])
-        if cid in ids:
-            continue
-        task = str(c.get("task_id"))
-        if task in dropped or str(c.get("process_id")) in gone_processes or (
-                task in read_tasks and cid not in seen_comments) or (
-                str(c.get("process_id")) in read_processes and task not in read_tasks):
-            ids.add(cid)
-            gone_comments.append(c)
-    if gone_comments:
-        yield comments_hints(removal_rows(COMMENTS, org_id, gone_comments, mode, now))
-
-
-def _tasks_and_comments(served: List[Row], task_row: Any, read_tasks: Set[str],
-                        seen_comments: Set[str]) -> Tuple[List[Row], List[Row]]:
-    tasks, comments = [], []
-    for raw in served:
-        task, its_comments = task_row(raw)
-        tasks.append(task)
-        read_tasks.add(str(task["id"]))
-        seen_comments.update(str(c["id"]) for c in its_comments)
-        comments.extend(its_comments)
-    return tasks, comments
+    seen.gone_tasks = {str(t["id"]) for t in drop}
+    comments_loaded = loaded_where(COMMENTS.resource, org_id, "process_id", runs, mode) + loaded_where(
+        COMMENTS.resource, org_id, "task_id", sorted(seen.read_tasks | seen.gone_tasks), mode)
+    yield from comment_removals(org_id, comments_loaded, seen, mode, now)

@@ -8,20 +8,40 @@
 
 import logging
 from datetime import datetime, timezone
-from typing import Any, Dict, Optional
+from typing import Any, Dict, List, Optional
 
 from dlt.common.time import ensure_pendulum_datetime
 
-from .endpoints import UPDATE_TIME_SPELLINGS
+from tallyfy_source.api.endpoints import UPDATE_TIME_SPELLINGS
 
 logger = logging.getLogger("tallyfy_source")
+
+
+def unwrap(value: Any) -> Any:
+    """THE unwrap: an include (a Fractal relation) comes as `{"data": x}` or as `x`; this is `x`."""
+    if isinstance(value, dict) and len(value) == 1 and "data" in value:
+        return value["data"]
+    return value
+
+
+def as_list(value: Any) -> List[Any]:
+    """An include that holds a list, unwrapped; anything else is an empty list."""
+    value = unwrap(value)
+    return list(value) if isinstance(value, list) else []
 
 
 def unwrap_includes(row: Dict[str, Any]) -> Dict[str, Any]:
     """Replace every `{"data": x}` value (an included relation) by `x`."""
     for key, value in row.items():
-        if isinstance(value, dict) and len(value) == 1 and "data" in value:
-            row[key] = value["data"]
+        row[key] = unwrap(value)
+    return row
+
+
+def parse_times(row: Dict[str, Any], table_columns: Dict[str, Any]) -> Dict[str, Any]:
+    """The row's values of the table's declared timestamp columns, parsed (`parse_timestamp`)."""
+    for name, column in table_columns.items():
+        if column.get("data_type") == "timestamp" and name in row:
+            row[name] = parse_timestamp(row[name])
     return row
 
 

@@ -15,11 +15,11 @@ from typing import Any, Dict, Iterator, List, Optional, Tuple
 
 from dlt.sources.helpers.rest_client import RESTClient
 
-from .client import check_response
-from .endpoints import ACTIVITY
-from .paging import expected_pages, pagination_meta
-from .reading import fetch_pages, server_time
-from .rows import parse_timestamp
+from tallyfy_source.api.client import check_response
+from tallyfy_source.api.endpoints import ACTIVITY
+from tallyfy_source.api.paging import expected_pages, pagination_meta
+from tallyfy_source.read.endpoint_read import fetch_pages, server_time
+from tallyfy_source.shape.rows import parse_timestamp
 
 Row = Dict[str, Any]
 

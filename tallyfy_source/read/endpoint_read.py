@@ -33,17 +33,17 @@ import logging
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any, Dict, Iterator, List, Optional, Tuple
-from urllib.parse import quote
 
 from dlt.sources.helpers.rest_client import RESTClient
 from dlt.sources.helpers.rest_client.client import PageData
 
-from .client import RetryableStatus, UnreadableBody, check_item_response, check_response
-from .endpoints import UPDATE_TIME_SPELLINGS, Endpoint
-from .errors import TallyfyAPIError
-from .progress import page_read
-from .paging import expected_pages, paginate_concurrently
-from .rows import parse_timestamp, shape_row
+from tallyfy_source.api.client import check_response
+from tallyfy_source.api.single import read_one
+from tallyfy_source.api.endpoints import UPDATE_TIME_SPELLINGS, Endpoint
+from tallyfy_source.errors import TallyfyAPIError
+from tallyfy_source.read.progress import page_read
+from tallyfy_source.api.paging import expected_pages, paginate_concurrently
+from tallyfy_source.shape.rows import parse_timestamp, shape_row
 
 logger = logging.getLogger("tallyfy_source")
 
@@ -176,23 +176,6 @@ def descending(times: List[datetime], previous: Optional[datetime]) -> bool:
     if previous is not None and times and times[0] > previous:
         return False
     return all(a >= b for a, b in zip(times, times[1:]))
-
-
-def names_a_missing_record(response: Any, key: Any) -> bool:
-    """A 404 is proof of a deletion only when it is Tallyfy's JSON error about the record: code
-    RESOURCE_NOT_FOUND, or (no code) a message naming it ("No query results for model [User]
-    123"). An ENDPOINT_NOT_FOUND, or a proxy's HTML 404, proves nothing."""
-    try:
-        body = response.json()
-    except ValueError:
-        return False
-    if not isinstance(body, dict):
-        return False
-    code = body.get("code")
-    if code is not None:
-        return code == "RESOURCE_NOT_FOUND"
-    message = str(body.get("message") or "")
-    return "no query results" in message.lower() or (str(key) in message)
 
 
 class EndpointRead:
@@ -428,23 +411,8 @@ class EndpointRead:
             yield self._check_one(key)
 
     def _check_one(self, key: Any) -> Tuple[str, Any, Optional[Row]]:
-        path = f"organizations/{self.org_id}/{self.endpoint.path}/{quote(str(key), safe='@')}"
         self.report.requests += 1
-        try:  # 429/5xx and a cut or HTML 200 are retried in the session, like a page
-            response = self.client.get(path, params=dict(self.endpoint.params),
-                                       hooks={"response": [check_item_response]})
-        except (RetryableStatus, UnreadableBody):
-            return "unknown", key, None  # still failing after every retry: the next sweep asks again
-        if response.status_code == 404:
-            return ("deleted" if names_a_missing_record(response, key) else "unknown"), key, None
-        if response.status_code == 403:  # a token that may not read single records (non-admin)
-            return "forbidden", key, None
-        if response.status_code != 200:
-            return "unknown", key, None
-        try:
-            data = response.json().get("data")
-        except (ValueError, AttributeError):
-            data = None
-        if not isinstance(data, dict):
-            return "unknown", key, None
-        return "exists", key, shape_row(data, self.org_id, self.endpoint.incremental)
+        answer = read_one(self.client, self.org_id, self.endpoint.path, key, self.endpoint.params)
+        if answer.outcome != "found":
+            return answer.outcome, key, None
+        return "exists", key, shape_row(answer.record, self.org_id, self.endpoint.incremental)

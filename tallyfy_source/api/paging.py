@@ -19,8 +19,8 @@ from dlt.sources.helpers.rest_client.client import PageData
 from dlt.sources.helpers.rest_client.paginators import BasePaginator
 from requests import Request, Response
 
-from .endpoints import MAX_PER_PAGE
-from .errors import PaginationError
+from tallyfy_source.api.endpoints import MAX_PER_PAGE
+from tallyfy_source.errors import PaginationError
 
 logger = logging.getLogger("tallyfy_source")
 LOOP_REPEATS = 3  # repeated pages in a row that mean the server ignores `page`
