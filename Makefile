@@ -25,6 +25,7 @@ report: setup
 # the PostgreSQL tests get a throwaway server of their own (installed with apt-get if missing);
 # the report's browser tests get Debian's chromium (installed with apt-get if missing)
 test: setup
+	$(VENV)/bin/lint-imports --no-cache
 	.ci/ensure-chromium.sh
 	.ci/with-postgres.sh $(PY) -m pytest -n 2 -q
 
