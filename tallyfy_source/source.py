@@ -14,6 +14,7 @@ from tallyfy_source.api.client import make_client, make_session
 from tallyfy_source.api.endpoints import DEFAULT_BASE_URL, ENDPOINTS, MAX_PER_PAGE, dlt_resource_names
 from tallyfy_source.directory.resources import endpoint_resource
 from tallyfy_source.read.endpoint_read import ReadOptions, ReadReport
+from tallyfy_source.read.orgs import Run
 from tallyfy_source.validation import (
     check_base_url,
     check_concurrency,
@@ -100,7 +101,8 @@ def tallyfy_source(
         sweep_interval_hours=check_sweep_interval_hours(sweep_interval_hours),
         deleted_records=check_deleted_records(deleted_records),
     )
+    run = Run(client, options, org_ids, reports)
     feed = WorkflowFeed(client, options)  # one feed read per org and run, shared by the workflow resources
-    return [endpoint_resource(endpoint, client, org_ids, options, reports) for endpoint in ENDPOINTS.values()] + [
-        workflow_resource(kind, org_ids, feed, reports) for kind in KINDS.values()
-    ] + [activity_resource(client, org_ids, options, reports, start_date)]
+    return ([endpoint_resource(run, endpoint) for endpoint in ENDPOINTS.values()]
+            + [workflow_resource(run, kind, feed) for kind in KINDS.values()]
+            + [activity_resource(run, start_date)])

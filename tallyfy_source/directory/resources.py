@@ -7,17 +7,17 @@ Tags also fill `tag_statistics_history` (`history.py`).
 """
 
 import logging
-from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence
+from typing import Any, Callable, Dict, Iterator, List
 
 import dlt
 from dlt.sources import DltResource
-from dlt.sources.helpers.rest_client import RESTClient
 
 from tallyfy_source.api.endpoints import TAGS, Endpoint
+from tallyfy_source.directory.state import DirectoryOrgState
 from tallyfy_source.directory.history import TAG_STATISTICS_HISTORY, history_hints, tag_statistics_rows
-from tallyfy_source.read.endpoint_read import Cursor, EndpointRead, ReadOptions, ReadReport
+from tallyfy_source.read.endpoint_read import Cursor, EndpointRead
 from tallyfy_source.read.merge import merged_resource, table_columns
-from tallyfy_source.read.orgs import OrgRun, confirm_missing, each_org, full_read_due
+from tallyfy_source.read.orgs import OrgRun, Run, confirm_missing, full_read_due
 from tallyfy_source.shape.arrow_rows import rows_to_arrow
 from tallyfy_source.shape.columns import PARENT_KEYS
 from tallyfy_source.shape.rows import keyed_list_items
@@ -35,53 +35,46 @@ def as_arrow_table(endpoint: Endpoint) -> Callable[[List[Dict[str, Any]]], Any]:
     return lambda rows: rows_to_arrow(rows, columns)
 
 
-def endpoint_rows(client: RESTClient, endpoint: Endpoint, org_ids: Sequence[str],
-                  options: ReadOptions = ReadOptions(), reports: Optional[List[ReadReport]] = None) -> Iterator[Any]:
+def endpoint_rows(run: Run, endpoint: Endpoint) -> Iterator[Any]:
     """Pages of rows of one endpoint for every org, then the rows that record deletions."""
+    client, options = run.client, run.options
     as_table = as_arrow_table(endpoint)
     state = dlt.current.resource_state()
-    cursors = state.setdefault("cursors", {})
-    sweeps = state.setdefault("last_sweep", {})
-    suspects = state.setdefault("suspects", {})
 
     def read_org(org: OrgRun) -> Iterator[Any]:
         org_id, now = org.org_id, org.now
-        cursor = Cursor() if options.full_refresh else Cursor.from_state(cursors.get(org_id))
-        read = EndpointRead(client, endpoint, org_id, options, cursor,
-                            full_read_due(options, sweeps.get(org_id), now))
+        kept = DirectoryOrgState(state, org_id)
+        cursor = Cursor() if options.full_refresh else Cursor.from_state(kept.cursor)
+        read = EndpointRead(client, endpoint, org_id, options, cursor, full_read_due(options, kept.last_sweep, now))
         org.add(read.report)
         for rows in read.rows():
             if endpoint.resource == TAGS.resource and rows:  # before the Arrow conversion
                 yield history_hints(tag_statistics_rows(rows, now))
             yield as_table(rows)
         if read.may_sweep:
-            for rows in confirm_missing(read, now, suspects=suspects.setdefault(org_id, {})):
+            for rows in confirm_missing(read, now, suspects=kept.suspects):
                 if rows:
                     yield as_table(rows)
             # a walk that saw the org move (a total changing between pages, rows moving) may
             # have read a record that was deleted before it ended: not a complete sweep, so
             # the next run sweeps again and confirms what is gone by then
-            if not read.report.unconfirmed and read.report.clean:
-                sweeps[org_id] = now.isoformat()
-            else:
-                sweeps.pop(org_id, None)
+            kept.last_sweep = now.isoformat() if not read.report.unconfirmed and read.report.clean else None
         elif read.full_scan:  # a sweep that read fewer records than the total: not complete either
-            sweeps.pop(org_id, None)
+            kept.last_sweep = None
         if endpoint.incremental:
-            cursors[org_id] = read.next_cursor().to_state()
+            kept.cursor = read.next_cursor().to_state()
         report = read.report
         logger.info("%s of org %s: %s read, %d requests, %d rows read, %d new or changed, %d deleted upstream",
                     endpoint.resource, org_id, report.mode, report.requests, report.rows_read,
                     report.rows_yielded, report.missing)
 
-    yield from each_org(org_ids, endpoint.resource, read_org, reports)
+    yield from run.each_org(endpoint.resource, read_org)
 
 
-def endpoint_resource(endpoint: Endpoint, client: RESTClient, org_ids: Sequence[str],
-                      options: ReadOptions = ReadOptions(), reports: Optional[List[ReadReport]] = None) -> DltResource:
+def endpoint_resource(run: Run, endpoint: Endpoint) -> DltResource:
     """A directory endpoint's resource: cursor, sweeps (see `endpoint_rows`); tags also fill
     `tag_statistics_history` (`history.py`)."""
-    resource = merged_resource(endpoint_rows, endpoint, client, endpoint, org_ids, options, reports)
+    resource = merged_resource(endpoint_rows, endpoint, run, endpoint)
     if endpoint.resource == TAGS.resource:  # a variant starts from the resource's hints: only its own columns
         resource.apply_hints(table_name=TAG_STATISTICS_HISTORY, columns={}, nested_hints={}, create_table_variant=True)
     return resource

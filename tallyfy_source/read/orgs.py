@@ -56,6 +56,20 @@ def full_read_due(options: ReadOptions, last_sweep: Optional[str], now: datetime
             or sweep_is_due(last_sweep, options.sweep_interval_hours, now))
 
 
+@dataclass(frozen=True)
+class Run:
+    """One run of the source, what every resource reads with: the client (session, budget),
+    the options, the orgs, and the list that receives each read's report (None: not kept)."""
+
+    client: Any
+    options: ReadOptions
+    org_ids: Sequence[str]
+    reports: Optional[List[ReadReport]] = None
+
+    def each_org(self, resource: str, read: Callable[["OrgRun"], Iterator[Any]]) -> Iterator[Any]:
+        return each_org(self.org_ids, resource, read, self.reports)
+
+
 @dataclass
 class OrgRun:
     """One org's read of one resource in this run: when it started, and the report a failure

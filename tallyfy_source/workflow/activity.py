@@ -3,15 +3,14 @@
 import logging
 from dataclasses import replace
 from datetime import date, datetime, timedelta
-from typing import Any, Dict, Iterator, List, Optional, Sequence
+from typing import Any, Dict, Iterator, List, Optional
 
 import dlt
-from dlt.sources.helpers.rest_client import RESTClient
 
 from tallyfy_source.api.endpoints import ACTIVITY
 from tallyfy_source.errors import ConfigError
-from tallyfy_source.read.endpoint_read import Cursor, EndpointRead, ReadOptions, ReadReport
-from tallyfy_source.read.orgs import OrgRun, each_org, full_read_due
+from tallyfy_source.read.endpoint_read import Cursor, EndpointRead, ReadReport
+from tallyfy_source.read.orgs import OrgRun, Run, full_read_due
 from tallyfy_source.shape.columns import COLUMNS
 from tallyfy_source.shape.rows import parse_times, shape_row
 from tallyfy_source.workflow.events import event_row
@@ -39,8 +38,7 @@ def activity_row(row: Row) -> Row:
     return parse_times(event_row(row), COLUMNS["activity"])
 
 
-def activity_rows(client: RESTClient, org_ids: Sequence[str], options: ReadOptions,
-                  reports: Optional[List[ReadReport]] = None, start_date: Optional[str] = None) -> Iterator[Any]:
+def activity_rows(run: Run, start_date: Optional[str] = None) -> Iterator[Any]:
     """Feed events from the org's start day, merged on (org_id, id).
 
     Between sweeps: the new events only, newest first from the day before the newest event
@@ -49,6 +47,7 @@ def activity_rows(client: RESTClient, org_ids: Sequence[str], options: ReadOptio
     `full_refresh`) reads every event from the day before the newest one the previous sweep
     loaded (`full_refresh`: from the start day), so an event that shows up in the feed after
     newer ones, less than a day late, is loaded by the next sweep at the latest."""
+    client, options = run.client, run.options
     states = dlt.current.resource_state().setdefault("orgs", {})
 
     def read_org(org: OrgRun) -> Iterator[Any]:
@@ -92,7 +91,7 @@ def activity_rows(client: RESTClient, org_ids: Sequence[str], options: ReadOptio
         logger.info("activity of org %s: from %s, %d requests, %d events", org_id, after, report.requests,
                     report.rows_read)
 
-    yield from each_org(org_ids, ACTIVITY.resource, read_org, reports)
+    yield from run.each_org(ACTIVITY.resource, read_org)
 
 
 def _counted(pages: Iterator[Any], report: ReadReport) -> Iterator[List[Row]]:

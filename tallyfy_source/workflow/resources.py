@@ -9,16 +9,15 @@ field labels per template) and `suspects` (keys the token may not confirm).
 """
 
 import logging
-from typing import Any, Iterator, List, Optional, Sequence
+from typing import Any, Iterator, Optional, Sequence
 
 import dlt
 from dlt.sources import DltResource
-from dlt.sources.helpers.rest_client import RESTClient
 
 from tallyfy_source.api.endpoints import ACTIVITY, COMMENTS_TABLE
-from tallyfy_source.read.endpoint_read import ReadOptions, ReadReport
+from tallyfy_source.read.endpoint_read import ReadReport
 from tallyfy_source.read.merge import merged_resource
-from tallyfy_source.read.orgs import OrgRun, each_org, full_read_due
+from tallyfy_source.read.orgs import OrgRun, Run, full_read_due
 from tallyfy_source.shape.columns import COLUMNS
 from tallyfy_source.workflow.activity import activity_rows
 from tallyfy_source.workflow.changes import WorkflowFeed, incremental_rows
@@ -38,11 +37,10 @@ def _labels(feed: WorkflowFeed, kind: Kind, org_id: str, kept: WorkflowOrgState,
     return KickoffLabels(feed.client, org_id, kept.labels, report, reread_all=reread_all, changed=changed)
 
 
-def workflow_rows(kind: Kind, org_ids: Sequence[str], feed: WorkflowFeed,
-                  reports: Optional[List[ReadReport]] = None) -> Iterator[Any]:
+def workflow_rows(run: Run, kind: Kind, feed: WorkflowFeed) -> Iterator[Any]:
     """Every org's read of one workflow kind."""
     states = dlt.current.resource_state().setdefault("orgs", {})
-    options = feed.options
+    options = run.options
 
     def read_org(org: OrgRun) -> Iterator[Any]:
         kept = WorkflowOrgState.of(states.get(org.org_id))
@@ -87,13 +85,12 @@ def workflow_rows(kind: Kind, org_ids: Sequence[str], feed: WorkflowFeed,
                         kind.endpoint.resource, org.org_id, report.mode, report.requests, report.rows_read,
                         report.missing)
 
-    yield from each_org(org_ids, kind.endpoint.resource, read_org, reports)
+    yield from run.each_org(kind.endpoint.resource, read_org)
 
 
-def workflow_resource(kind: Kind, org_ids: Sequence[str], feed: WorkflowFeed,
-                      reports: Optional[List[ReadReport]] = None) -> DltResource:
+def workflow_resource(run: Run, kind: Kind, feed: WorkflowFeed) -> DltResource:
     """Templates, processes or tasks (+ comments); not selected unless named."""
-    resource = merged_resource(workflow_rows, kind.endpoint, kind, org_ids, feed, reports, selected=False)
+    resource = merged_resource(workflow_rows, kind.endpoint, run, kind, feed, selected=False)
     if kind.with_comments:
         # the comments this resource also yields (`comments.comments_hints`) are a table variant,
         # which dlt starts from a copy of the resource's hints: without this reset the comments
@@ -102,8 +99,7 @@ def workflow_resource(kind: Kind, org_ids: Sequence[str], feed: WorkflowFeed,
     return resource
 
 
-def activity_resource(client: RESTClient, org_ids: Sequence[str], options: ReadOptions,
-                      reports: Optional[List[ReadReport]], start_date: Optional[str]) -> DltResource:
+def activity_resource(run: Run, start_date: Optional[str]) -> DltResource:
     """The activity feed: merged events from a start day (see `activity.activity_rows`)."""
-    return merged_resource(activity_rows, ACTIVITY, client, org_ids, options, reports, start_date, selected=False,
+    return merged_resource(activity_rows, ACTIVITY, run, start_date, selected=False,
                            columns=COLUMNS[ACTIVITY.resource])  # events are never deleted: no markers
