@@ -1385,8 +1385,8 @@ def test_a_confirmed_deletion_is_flagged_with_its_last_loaded_row_in_flag_mode()
 def test_a_flagged_group_gets_its_child_lists_back(monkeypatch):
     asked = []
 
-    def child_lists(table, parent_ids):
-        asked.append((table, parent_ids))
+    def child_lists(table, parent_ids, fields=()):
+        asked.append((table, parent_ids, tuple(fields)))
         return {"members": {"x1": [5, 6]}, "guests": {"x2": ["a@x"]}}
 
     monkeypatch.setattr(deletes, "child_lists", child_lists)
@@ -1394,7 +1394,7 @@ def test_a_flagged_group_gets_its_child_lists_back(monkeypatch):
     assert removal_rows(GROUPS, "o", gone, "flag", T0) == [
         {"org_id": "o", "id": "g1", "members": [5, 6], "guests": [], MISSING_SINCE_COLUMN: T0},
         {"org_id": "o", "id": "g2", "members": [], "guests": ["a@x"], MISSING_SINCE_COLUMN: T0}]
-    assert asked == [("groups", ["x1", "x2"])]
+    assert asked == [("groups", ["x1", "x2"], ("members", "guests"))]
 
 
 def test_flag_mode_compares_only_rows_not_flagged_yet(monkeypatch):

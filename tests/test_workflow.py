@@ -176,8 +176,8 @@ def read_alone(org, table, key, row):
     fields the list serves and the single read does not are NULL until the next sweep
     (`tallyfy_source/unserved.py`)."""
     resource = dict(ROOTS)[table]
-    listed = next(r for r in org.served(resource, query={"archived": "only"} if row.get("is_archived") else {})
-                  if r["id"] == key)
+    listed = next((r for query in ({}, {"archived": "only"}) for r in org.served(resource, query=query)
+                   if r["id"] == key), {})
     single = org.served_item(resource, key) or {}
     return {c: (None if c in set(listed) - set(single) else v) for c, v in row.items()}
 

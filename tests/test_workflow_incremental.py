@@ -310,3 +310,34 @@ def test_request_bounds_hold_whatever_the_feed_order(sim, duckdb_loader, order, 
     assert sim.request_count(resource="runs", kind="item") == len(runs)
     assert len(sim.requests) <= len(runs) + feed_pages + 10
     assert_workflow_equals_simulator(loader, org)
+
+
+# ------------------------------------------------------------------ every documented serving form (issue 16)
+#: (switch, value): each form a page, the SDK or an older page shows (`simulator/switches.py`)
+SERVING_VARIANTS = [
+    ("task_owners", "ids"), ("task_owners", "objects"),
+    ("template_owner_ids", "int"), ("template_owner_ids", "str"),
+    ("group_member_ids", "int"), ("group_member_ids", "str"),
+    ("include_wrapping", "wrapped"), ("include_wrapping", "bare"),
+    ("template_tags", "links"), ("template_list_archived_at", True),
+    ("update_field_name", "updated_at"), ("update_field_name", "last_updated"),
+]
+
+
+@pytest.mark.parametrize("switch,value", SERVING_VARIANTS, ids=[f"{s}={v}" for s, v in SERVING_VARIANTS])
+def test_the_tables_are_the_same_whatever_form_the_server_serves(sim, loader, switch, value):
+    """Each documented variant of a page (owners as ids or objects, ids as strings or integers,
+    includes wrapped or bare, template tags as links, the update time's two names) loads the
+    same tables as the documented default, after a full load and after one run between sweeps:
+    the expected tables are computed from the default form."""
+    setattr(sim, switch, value)
+    org = sim.org
+    loader.run(activity_start_date=START, resources=["members", "groups", "tags", "guests", *WORKFLOW])
+    assert_workflow_equals_simulator(loader, org)
+    make_changes(org)
+    loader.run(resources=WORKFLOW)
+    assert_workflow_equals_simulator(loader, org)
+    assert_activity_equals_simulator(loader, org)
+    if switch == "group_member_ids":  # member ids as strings or integers: the same integer column
+        members = {(g["id"], int(m)) for g in org.values("groups") for m in g["members"]}
+        assert members and set(loader.rows("SELECT group_id, value FROM tallyfy.groups__members")) == members

@@ -149,7 +149,7 @@ def expected_template_usage(orgs, now):
             recent = sum(s.timestamp() >= now.timestamp() - 30 * DAY for s in starts)
             out[(org.org_id, tm["id"])] = {
                 "title": tm["title"], "type": tm["type"], "status": tm["status"],
-                "is_archived": tm["archived_at"] is not None, "created_at": _ts(tm["created_at"]),
+                "is_archived": tm["is_archived"], "created_at": _ts(tm["created_at"]),
                 "launches": len(launched), "active_processes": state.count("active"),
                 "completed_processes": state.count("completed"), "archived_processes": state.count("archived"),
                 "launches_last_30_days": recent, "last_launched_at": max(starts, default=None),

@@ -91,7 +91,7 @@ PROCESSES = Endpoint(
     primary_key=("org_id", "id"),
     sort_param="sort",
     params={"with": "tags"},
-    child_lists=("kickoff_answers", "tags"),
+    child_lists=("kickoff_answers", "tags", "collaborators"),
 )
 TASKS = Endpoint(
     resource="tasks",

@@ -13,8 +13,10 @@ confirmed deletion:
 """
 
 import logging
+import threading
+from contextlib import contextmanager
 from datetime import datetime
-from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence
+from typing import Any, Callable, Dict, Iterable, Iterator, List, Optional, Sequence
 
 import dlt
 from dlt.destinations.exceptions import DestinationUndefinedEntity
@@ -30,6 +32,33 @@ DELETE_MODES = ("delete", "flag")
 
 BATCH = 5_000  # loaded rows fetched at a time while scanning an org's table
 
+#: every read of the destination holds this: the resources run in parallel threads, and dlt's
+#: `pipeline.sql_client()` swaps a config context in a container the threads share; two at once
+#: fail the load with `ContainerInjectableContextMangled` (seen when the processes and tasks
+#: resources both read loaded rows between sweeps)
+DESTINATION_READS = threading.RLock()
+
+
+@contextmanager
+def destination_client(pipeline: Any) -> Iterator[Any]:
+    """The pipeline's SQL client, one thread at a time (`DESTINATION_READS`)."""
+    with DESTINATION_READS, pipeline.sql_client() as client:
+        yield client
+
+
+def stored_columns(client: Any, table: str) -> Optional[List[str]]:
+    """The table's columns as the destination holds them; None when it holds no such table.
+
+    Asked of the destination, not of the pipeline's schema in memory: while a load extracts,
+    dlt updates that schema in place, and a resource thread reading it can find a loaded table
+    missing for a moment (seen: `processes` absent between sweeps, so nothing was deleted and
+    no unserved field kept)."""
+    try:
+        with client.execute_query(f"SELECT * FROM {client.make_qualified_table_name(table)} WHERE 1 = 0") as cursor:
+            return [c[0] for c in cursor.description]
+    except DestinationUndefinedEntity:
+        return None
+
 
 def _loaded_rows(table: str, org_id: str, where_missing_since_null: bool, columns: Optional[Sequence[str]] = None,
                  keep: Optional[Callable[[Dict[str, Any]], bool]] = None) -> List[Dict[str, Any]]:
@@ -40,11 +69,11 @@ def _loaded_rows(table: str, org_id: str, where_missing_since_null: bool, column
         pipeline = dlt.current.pipeline()
         if not pipeline.default_schema_name:  # nothing was ever loaded by this pipeline
             return []
-        if table not in pipeline.default_schema.tables or not pipeline.default_schema.get_table_columns(table):
-            return []
-        with pipeline.sql_client() as client:
+        with destination_client(pipeline) as client:
+            declared = stored_columns(client, table)
+            if not declared:
+                return []
             qualified = client.make_qualified_table_name(table)
-            declared = pipeline.default_schema.get_table_columns(table)
             condition = f" AND {client.escape_column_name(MISSING_SINCE_COLUMN)} IS NULL" if (
                 where_missing_since_null and MISSING_SINCE_COLUMN in declared) else ""
             selected = ", ".join(client.escape_column_name(c) for c in columns) if columns else "*"
@@ -74,13 +103,13 @@ def loaded_where(table: str, org_id: str, column: str, values: Sequence[Any], mo
         return []
     try:
         pipeline = dlt.current.pipeline()
-        if not pipeline.default_schema_name or table not in pipeline.default_schema.tables:
-            return []
-        columns = pipeline.default_schema.get_table_columns(table)
-        if column not in columns:
+        if not pipeline.default_schema_name:  # nothing was ever loaded by this pipeline
             return []
         out: List[Dict[str, Any]] = []
-        with pipeline.sql_client() as client:
+        with destination_client(pipeline) as client:
+            columns = stored_columns(client, table)
+            if not columns or column not in columns:
+                return []
             qualified = client.make_qualified_table_name(table)
             flagged = f" AND {client.escape_column_name(MISSING_SINCE_COLUMN)} IS NULL" if (
                 mode == "flag" and MISSING_SINCE_COLUMN in columns) else ""
@@ -97,16 +126,19 @@ def loaded_where(table: str, org_id: str, column: str, values: Sequence[Any], mo
         return []
 
 
-def child_lists(table: str, parent_ids: List[str]) -> Dict[str, Dict[str, List[Any]]]:
+def child_lists(table: str, parent_ids: List[str], fields: Iterable[str] = ()) -> Dict[str, Dict[str, List[Any]]]:
     """{child field: {parent _dlt_id: [items in list order]}}: a scalar list's values (a child
-    table whose one column is `value`), or an object list's rows without dlt's columns."""
+    table whose one column is `value`), or an object list's rows without dlt's columns. The
+    child tables asked are `fields` (the endpoint's declared lists, always) and those the
+    pipeline's schema shows (best effort: see `stored_columns` on reading it mid-load)."""
     pipeline = dlt.current.pipeline()
     out: Dict[str, Dict[str, List[Any]]] = {}
     prefix = f"{table}__"
-    children = [t for t in pipeline.default_schema.tables if t.startswith(prefix) and "__" not in t[len(prefix):]]
+    shown = [t for t in list(pipeline.default_schema.tables) if t.startswith(prefix) and "__" not in t[len(prefix):]]
+    children = sorted(set(shown) | {prefix + f for f in fields})
     if not parent_ids or not children:
         return out
-    with pipeline.sql_client() as client:
+    with destination_client(pipeline) as client:
         for child in children:
             placeholders = ", ".join(["%s"] * len(parent_ids))
             query = (
@@ -170,7 +202,8 @@ def removal_rows(endpoint: Endpoint, org_id: str, gone: List[Dict[str, Any]], mo
     logger.info("%s of org %s: %d records deleted upstream (%s)", endpoint.resource, org_id, len(gone), mode)
     if mode == "delete":
         return [{"org_id": org_id, key: row[key], DELETED_COLUMN: True} for row in gone]
-    lists = child_lists(endpoint.resource, [row["_dlt_id"] for row in gone]) if endpoint.child_lists else {}
+    lists = child_lists(endpoint.resource, [row["_dlt_id"] for row in gone], endpoint.child_lists) if (
+        endpoint.child_lists) else {}
     flagged = []
     for row in gone:
         restored = {k: v for k, v in row.items() if not k.startswith("_dlt_")}

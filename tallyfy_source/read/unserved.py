@@ -12,12 +12,14 @@ has them NULL until the next sweep reads it from its list (the README says so).
 
 from typing import Any, Dict, List
 
-import dlt
+from dlt.common.normalizers.naming.snake_case import NamingConvention
 
+from tallyfy_source.api.endpoints import Endpoint
 from tallyfy_source.read.deletes import DELETED_COLUMN, MISSING_SINCE_COLUMN, child_lists, loaded_where
 
 Row = Dict[str, Any]
 _OURS = (DELETED_COLUMN, MISSING_SINCE_COLUMN)
+_NAMING = NamingConvention()  # the source's naming (dlt's default, snake_case): served names -> columns
 
 
 def _top_field(column: str) -> str:
@@ -25,16 +27,17 @@ def _top_field(column: str) -> str:
     return column.split("__", 1)[0]
 
 
-def keep_unserved_fields(table: str, org_id: str, rows: List[Row], key: str, mode: str) -> List[Row]:
+def keep_unserved_fields(endpoint: Endpoint, org_id: str, rows: List[Row], mode: str) -> List[Row]:
     """`rows` (shaped from single reads) with every loaded column whose field they do not carry
     set to its loaded value; one destination read per call."""
     if not rows:
         return rows
+    table, key = endpoint.resource, endpoint.key
     loaded = {str(r[key]): r for r in loaded_where(table, org_id, key, [r[key] for r in rows], mode)}
     if not loaded:
         return rows
-    normalize = dlt.current.pipeline().default_schema.naming.normalize_identifier
-    lists = child_lists(table, [r["_dlt_id"] for r in loaded.values()])
+    normalize = _NAMING.normalize_identifier
+    lists = child_lists(table, [r["_dlt_id"] for r in loaded.values()], endpoint.child_lists)
     for row in rows:
         old = loaded.get(str(row[key]))
         if old is None:

@@ -123,6 +123,13 @@ COERCE: Dict[str, Callable[[Any], Any]] = {
     "timestamp": _to_timestamp,
 }
 _ARROW_FAILURES = (pa.ArrowException, TypeError, ValueError, OverflowError)
+
+# pyarrow imports pandas (when installed) the first time it converts a datetime. Done inside a
+# parallel resource's thread, that import races with dlt's `is_pandas_frame` in the other
+# threads, which finds a half-initialised `pandas` in sys.modules and fails the load with
+# "partially initialized module 'pandas' has no attribute 'DataFrame'". Converting one datetime
+# here, at import time in the main thread, takes the import out of the threads.
+pa.array([datetime(2026, 1, 1, tzinfo=timezone.utc)], type=pa.timestamp("us", tz="UTC"))
 _COERCE_FAILURES = (OddValue, TypeError, ValueError, OverflowError, ArithmeticError)
 
 

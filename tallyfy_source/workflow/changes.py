@@ -238,11 +238,11 @@ def refetched(keys: Set[str], fetch: Callable[[str], Optional[Row]], shape: Call
         found.append(shape(raw))
         if len(found) >= 100:
             report.rows_read += len(found)
-            yield keep_unserved_fields(endpoint.resource, org_id, found, endpoint.key, mode)
+            yield keep_unserved_fields(endpoint, org_id, found, mode)
             found = []
     report.rows_read += len(found)
     if found:
-        yield keep_unserved_fields(endpoint.resource, org_id, found, endpoint.key, mode)
+        yield keep_unserved_fields(endpoint, org_id, found, mode)
     removed = removal_rows(endpoint, org_id, loaded_where(endpoint.resource, org_id, "id", gone, mode), mode, now)
     report.missing += len(removed)
     if removed:
@@ -284,7 +284,7 @@ def _changed_tasks(feed: WorkflowFeed, org_id: str, changes: Changes, now: datet
         read_processes[key] = {str(t["id"]) for t in tasks}
         report.rows_read += len(tasks)
         if tasks:
-            yield keep_unserved_fields(TASKS.resource, org_id, tasks, TASKS.key, mode)
+            yield keep_unserved_fields(TASKS, org_id, tasks, mode)
         if comments:
             yield comments_hints(comments)
     seen.read_processes = set(read_processes)
@@ -297,7 +297,7 @@ def _changed_tasks(feed: WorkflowFeed, org_id: str, changes: Changes, now: datet
             continue
         tasks, comments = seen.shape_tasks([shape_row(raw, org_id, False)])
         report.rows_read += len(tasks)
-        yield keep_unserved_fields(TASKS.resource, org_id, tasks, TASKS.key, mode)
+        yield keep_unserved_fields(TASKS, org_id, tasks, mode)
         if comments:
             yield comments_hints(comments)
     runs = list(read_processes) + sorted(seen.gone_processes)
