@@ -29,12 +29,12 @@ test: setup
 	.ci/ensure-chromium.sh
 	.ci/with-postgres.sh $(PY) -m pytest -n 2 -q
 
-# the two hypothesis state machines (tests/test_live_org_properties.py, the directory;
-# tests/test_workflow_properties.py, the workflow) with FUZZ_EXAMPLES examples each instead of
+# the two hypothesis state machines (tests/directory/test_live_org_properties.py, the directory;
+# tests/workflow/test_workflow_properties.py, the workflow) with FUZZ_EXAMPLES examples each instead of
 # the few `make test` runs, one per core (about 30 minutes at 200)
 FUZZ_EXAMPLES ?= 200
 fuzz: setup
-	TALLYFY_PROPERTY_EXAMPLES=$(FUZZ_EXAMPLES) $(PY) -m pytest -n 2 --dist loadfile -q tests/test_live_org_properties.py tests/test_workflow_properties.py
+	TALLYFY_PROPERTY_EXAMPLES=$(FUZZ_EXAMPLES) $(PY) -m pytest -n 2 --dist loadfile -q tests/directory/test_live_org_properties.py tests/workflow/test_workflow_properties.py
 
 bench: setup
 	$(PY) -m benchmarks.run

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Make sure Debian's `chromium` is installed: the report's browser tests (tests/test_report.py)
+# Make sure Debian's `chromium` is installed: the report's browser tests (tests/pipelines/test_report.py)
 # open the HTML in a real headless Chromium and are never skipped.
 #
 #   .ci/ensure-chromium.sh        # installs with apt-get when /usr/bin/chromium is missing

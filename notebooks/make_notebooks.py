@@ -3,7 +3,7 @@
 The notebooks are generated so that they share one setup cell and stay
 output-free in git: edit the cells here, run
 `.venv/bin/python notebooks/make_notebooks.py`, and commit the .ipynb files.
-`tests/test_notebooks.py` checks that the committed files match this script.
+`tests/pipelines/test_notebooks.py` checks that the committed files match this script.
 """
 
 import sys

@@ -21,15 +21,15 @@ from tallyfy_source.simulator import Simulator
 from tests.snapshots import LOAD_TIMES
 from tests.conftest import TOKEN, Loader, make_org, require_postgres
 from tests.expected import assert_rows_match, records
-from tests.test_command import run_command, summary_counts
-from tests.test_full_load import (
+from tests.pipelines.test_command import run_command, summary_counts
+from tests.directory.test_full_load import (
     assert_tables_equal_simulator,
     expected_group_lists,
     expected_guests,
     expected_members,
     expected_tags,
 )
-from tests.test_incremental import change_upstream, loaded_this_run
+from tests.directory.test_incremental import change_upstream, loaded_this_run
 
 SMALL = dict(members=250, groups=30, tags=40, guests=20)
 BOOKKEEPING = {"_dlt_load_id", "_dlt_id"}

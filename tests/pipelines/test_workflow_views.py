@@ -18,7 +18,7 @@ from pipelines.tallyfy_pipeline import main
 from pipelines.views import STUB_COLUMNS, VIEWS, WORKFLOW_VIEWS, create_views
 from tallyfy_source.simulator import Simulator, SyntheticOrg
 from tests.conftest import TOKEN, Loader
-from tests.test_workflow import _ts, _unwrap, both_walks
+from tests.workflow.test_workflow import _ts, _unwrap, both_walks
 
 ORG_A = "7e57a0000000000000000000000000aa"
 ORG_B = "7e57b0000000000000000000000000bb"

@@ -15,7 +15,7 @@ from tallyfy_source.simulator.org import parse_ts
 from tallyfy_source.simulator.server import sort_records
 from tests.conftest import TOKEN, Loader
 from tests.expected import records
-from tests.test_full_load import assert_tables_equal_simulator
+from tests.directory.test_full_load import assert_tables_equal_simulator
 
 SMALL = dict(members=60, groups=30, tags=40, guests=20)
 PER_PAGE = 10

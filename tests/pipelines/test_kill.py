@@ -32,12 +32,12 @@ from tallyfy_source.simulator.faults import Fault, FaultPlan
 from tests.conftest import TOKEN, Loader, make_org
 from tests.expected import records
 from tests.snapshots import snapshot
-from tests.test_full_load import assert_tables_equal_simulator
+from tests.directory.test_full_load import assert_tables_equal_simulator
 
 # kill -9 of a child process and its exit status are POSIX; CI runs Linux
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 SMALL = dict(members=250, groups=40, tags=60, guests=30)
 
 WRAPPER = '''

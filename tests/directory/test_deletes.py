@@ -3,7 +3,7 @@
 import math
 
 from tests.expected import full_read_requests, records
-from tests.test_full_load import assert_tables_equal_simulator
+from tests.directory.test_full_load import assert_tables_equal_simulator
 
 SMALL = dict(members=250, groups=40, tags=60, guests=30)
 

@@ -2,7 +2,7 @@
 where the feed read stops (`feed.feed_pages`), what an event says changed
 (`workflow_incremental._note`, `WorkflowFeed._read`), when a single read proves a deletion
 (`get_one`), and when a template's kick-off labels are trusted or read again
-(`kickoff.KickoffLabels`). Pages come from the scripted client of tests/test_read_decisions.py.
+(`kickoff.KickoffLabels`). Pages come from the scripted client of tests/kernel/test_read_decisions.py.
 `make mutate` runs mutmut over these modules with these tests (see the README).
 """
 
@@ -21,7 +21,7 @@ from tallyfy_source.workflow.rows import kickoff_answers, process_row
 from tallyfy_source.api.single import get_one
 from tallyfy_source.workflow.changes import Changes, WorkflowFeed, _note
 from tallyfy_source.api.endpoints import ACTIVITY, TASKS, TEMPLATES
-from tests.test_read_decisions import FakeResponse, ScriptedClient, page_body
+from tests.kernel.test_read_decisions import FakeResponse, ScriptedClient, page_body
 
 PER_PAGE = 3
 

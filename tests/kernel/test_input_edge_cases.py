@@ -5,7 +5,7 @@ import os
 
 import pytest
 
-from tests.test_command import run_command
+from tests.pipelines.test_command import run_command
 
 LEAKS = ("leakuser", "leakpass", "leaktoken")
 

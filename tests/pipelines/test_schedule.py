@@ -14,8 +14,8 @@ from pipelines.lock import PipelineLocked, pipeline_lock
 from tallyfy_source.simulator import Simulator
 from tests.conftest import TOKEN, Loader, make_org
 from tests.expected import records
-from tests.test_command import REPO, run_command, summary_counts
-from tests.test_full_load import assert_tables_equal_simulator
+from tests.pipelines.test_command import REPO, run_command, summary_counts
+from tests.directory.test_full_load import assert_tables_equal_simulator
 
 NAME = "scheduled"
 SIZES = dict(members=250, groups=20, tags=30, guests=10)

@@ -15,7 +15,7 @@ import pytest
 from tallyfy_source.api.client import check_response, make_client, make_session
 from tallyfy_source.errors import TallyfyAPIError
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 SECRET = "tok-REDIRECT-5e4d3c2b1a09"
 ORG = "a1b2c3d4e5f60718293a4b5c6d7e8f90"
 RETRY_WAIT = 60  # seconds before a first retry in the command test: "at once" means well under it

@@ -12,7 +12,7 @@ from pipelines.views import VIEWS, create_views
 from tallyfy_source.simulator import Simulator, SyntheticOrg
 from tests.conftest import TOKEN, Loader
 
-NOTEBOOK_DIR = Path(__file__).resolve().parent.parent / "notebooks"
+NOTEBOOK_DIR = Path(__file__).resolve().parents[2] / "notebooks"
 CELL_TIMEOUT = 120
 #: charts each notebook draws (one image per chart cell)
 CHARTS = {"tag_usage.ipynb": 5, "groups_and_members.ipynb": 5, "process_and_task_performance.ipynb": 6}

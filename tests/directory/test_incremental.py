@@ -5,7 +5,7 @@ import math
 
 from tests.conftest import TOKEN, make_org
 from tests.expected import records
-from tests.test_full_load import assert_tables_equal_simulator
+from tests.directory.test_full_load import assert_tables_equal_simulator
 from tallyfy_source.simulator import Simulator
 
 

@@ -1,7 +1,7 @@
 """Keeping the workflow tables current between sweeps (issue 12, second slice): the activity
 feed names what changed, one request per changed process/template/one-off task brings it in, a
 sweep (full read) heals what the feed missed. Request counts and exact tables, on DuckDB and
-PostgreSQL; expected rows from the simulator's oracle (tests/test_workflow.py's `expected`).
+PostgreSQL; expected rows from the simulator's oracle (tests/workflow/test_workflow.py's `expected`).
 """
 
 import pytest
@@ -10,7 +10,7 @@ from tallyfy_source.simulator import Simulator, SyntheticOrg
 from tallyfy_source.simulator.lifecycle import event
 from tallyfy_source.simulator import FaultPlan, change_between
 from tests.conftest import TOKEN, Loader
-from tests.test_workflow import (ORG, SIZE, START, WORKFLOW, assert_activity_equals_simulator,
+from tests.workflow.test_workflow import (ORG, SIZE, START, WORKFLOW, assert_activity_equals_simulator,
                                  assert_workflow_equals_simulator, make_changes)
 
 SMALL = dict(SIZE, templates=5, processes=20, oneoff_tasks=10)

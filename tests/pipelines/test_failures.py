@@ -12,7 +12,7 @@ from tallyfy_source.simulator import Simulator
 from tallyfy_source.simulator.faults import Fault, FaultPlan
 from tests.conftest import TOKEN, Loader, make_org
 from tests.expected import records
-from tests.test_full_load import assert_tables_equal_simulator
+from tests.directory.test_full_load import assert_tables_equal_simulator
 
 SMALL = dict(members=150, groups=20, tags=30, guests=20)
 ORG_A = "aaaa0000aaaa0000aaaa0000aaaa0000"

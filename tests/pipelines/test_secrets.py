@@ -15,7 +15,7 @@ from tallyfy_source.simulator import Simulator
 from tallyfy_source.simulator.faults import Fault, FaultPlan
 from tests.conftest import make_org
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 SECRET = "tok-SECRET-9f8e7d6c5b4a"
 ORG = "a1b2c3d4e5f60718293a4b5c6d7e8f90"
 UNKNOWN = "cccc2222cccc2222cccc2222cccc2222"

@@ -162,7 +162,7 @@ def assert_views_equal_simulator(loader, orgs) -> None:
 def test_a_full_load_gets_every_view_and_each_equals_the_simulator_data(views_sim, views_loader):
     pipeline, _ = views_loader.run()
     assert create_views(pipeline) == ALL_VIEWS
-    assert [v.name for v in VIEWS][:len(ALL_VIEWS)] == ALL_VIEWS  # the workflow views: tests/test_workflow_views.py
+    assert [v.name for v in VIEWS][:len(ALL_VIEWS)] == ALL_VIEWS  # the workflow views: tests/pipelines/test_workflow_views.py
     assert_views_equal_simulator(views_loader, orgs_of(views_sim))
 
 

@@ -7,7 +7,7 @@ from pipelines.tallyfy_pipeline import main
 from tallyfy_source.simulator import Simulator
 from tests.conftest import TOKEN, Loader, make_org
 from tests.expected import assert_rows_match, records
-from tests.test_full_load import expected_groups, expected_guests, expected_members, expected_tags
+from tests.directory.test_full_load import expected_groups, expected_guests, expected_members, expected_tags
 
 EXPECTED = {"members": (expected_members, ("org_id", "id")), "groups": (expected_groups, ("org_id", "id")),
             "tags": (expected_tags, ("org_id", "id")), "guests": (expected_guests, ("org_id", "email"))}

@@ -28,7 +28,7 @@ from tallyfy_source.simulator import FaultPlan, Simulator, SyntheticOrg, change_
 from tallyfy_source.simulator.org import KEY_FIELD, parse_ts
 from tests.conftest import TOKEN, Loader
 from tests.expected import assert_rows_match
-from tests.test_full_load import (
+from tests.directory.test_full_load import (
     assert_tables_equal_simulator,
     expected_groups,
     expected_members,

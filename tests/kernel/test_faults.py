@@ -15,7 +15,7 @@ from tallyfy_source.simulator.server import sort_records
 from tests.conftest import TOKEN, Loader, make_org
 from tests.expected import full_read_requests, records
 from tests.snapshots import assert_same_tables, snapshot
-from tests.test_full_load import assert_tables_equal_simulator
+from tests.directory.test_full_load import assert_tables_equal_simulator
 
 SMALL = dict(members=250, groups=40, tags=60, guests=30)  # members: 3 pages of 100
 

@@ -12,7 +12,7 @@ import pytest
 from pipelines.tallyfy_pipeline import main
 from tests.expected import records
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 
 
 def run_command(args, cwd, env_extra=None):

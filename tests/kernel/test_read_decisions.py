@@ -9,10 +9,10 @@ against the bundled simulator on 127.0.0.1; a few shapes the simulator never ser
 client. `make mutate` runs mutmut over these modules with these fast tests (see README).
 
 Mutation testing (`make mutate`, mutmut 3.8.1, config in pyproject.toml): 962 mutants; with
-tests/test_paging.py and tests/test_rows.py alone 48 killed, 22 survived, 892 reached by no test;
+tests/kernel/test_paging.py and tests/kernel/test_rows.py alone 48 killed, 22 survived, 892 reached by no test;
 with this file 868 killed, 0 timeouts, 0 suspicious, 56 reached by no fast test (`deletes._loaded_rows`
 and `deletes.child_lists` read the destination's tables: they need a dlt pipeline and are covered
-by tests/test_deletes.py; so does `deletes.loaded_where`, moved there later, after these counts), and the 38 survivors below, each equivalent: no input can tell it from the
+by tests/directory/test_deletes.py; so does `deletes.loaded_where`, moved there later, after these counts), and the 38 survivors below, each equivalent: no input can tell it from the
 original. Log calls are not mutated (pyproject `do_not_mutate_patterns`); the conditions that only
 decide whether to log are, and are killed by the caplog tests.
 

@@ -14,7 +14,7 @@ import termios
 from pipelines.tallyfy_pipeline import progress_collector
 from tallyfy_source.api.budget import RequestBudget
 from tallyfy_source.read.progress import eta_seconds
-from tests.test_command import REPO, run_command
+from tests.pipelines.test_command import REPO, run_command
 
 ARGS = ["--resources", "members,tags", "--per-page", "20", "--requests-per-minute", "6000"]
 

@@ -56,7 +56,7 @@ from tallyfy_source.simulator import FaultPlan, Simulator, SyntheticOrg, change_
 from tallyfy_source.simulator.faults import Fault
 from tests.conftest import TOKEN, Loader
 from tests.simulator_support import events_still_dropped_or_held
-from tests.test_workflow import (START, assert_activity_equals_simulator, assert_workflow_equals_simulator, read_alone,
+from tests.workflow.test_workflow import (START, assert_activity_equals_simulator, assert_workflow_equals_simulator, read_alone,
                                  expected, loaded_children)
 
 EXAMPLES = int(os.environ.get("TALLYFY_PROPERTY_EXAMPLES", "5"))

@@ -12,7 +12,7 @@ from tallyfy_source.shape.columns import MEMBER_COLUMNS, _cols
 from tallyfy_source.simulator import Simulator
 from tests.conftest import TOKEN, Loader, make_org
 from tests.expected import assert_rows_match, records, table_row
-from tests.test_full_load import expected_groups, expected_guests, expected_tags
+from tests.directory.test_full_load import expected_groups, expected_guests, expected_tags
 
 SMALL = dict(members=250, groups=20, tags=30, guests=20)
 ORG_A = "aaaa0000aaaa0000aaaa0000aaaa0000"

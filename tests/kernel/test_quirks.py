@@ -4,8 +4,8 @@ import math
 
 from tallyfy_source.simulator import Fault, FaultPlan
 from tests.expected import full_read_requests, records
-from tests.test_full_load import assert_tables_equal_simulator
-from tests.test_incremental import change_upstream
+from tests.directory.test_full_load import assert_tables_equal_simulator
+from tests.directory.test_incremental import change_upstream
 
 
 def pages(collection, per_page=100):

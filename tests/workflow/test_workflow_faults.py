@@ -7,8 +7,8 @@ naming org, endpoint and fix, its cursors stay, the other org loads exactly and 
 heals it.
 
 Real simulator over HTTP, real DuckDB; expected rows from the simulator's oracle
-(`tests/test_workflow.py`). Kills: `tests/test_kill.py`; the token: `tests/test_secrets.py`;
-bad input: `tests/test_input_edge_cases.py`.
+(`tests/workflow/test_workflow.py`). Kills: `tests/pipelines/test_kill.py`; the token: `tests/pipelines/test_secrets.py`;
+bad input: `tests/kernel/test_input_edge_cases.py`.
 """
 
 import logging
@@ -20,10 +20,10 @@ from pipelines.tallyfy_pipeline import main
 from tallyfy_source.simulator import Simulator, SyntheticOrg
 from tallyfy_source.simulator.faults import Fault, FaultPlan
 from tests.conftest import TOKEN, Loader
-from tests.test_kill import Command, table_states
+from tests.pipelines.test_kill import Command, table_states
 from tests.snapshots import snapshot
-from tests.test_full_load import assert_tables_equal_simulator
-from tests.test_workflow import (START, assert_activity_equals_simulator, assert_workflow_equals_simulator,
+from tests.directory.test_full_load import assert_tables_equal_simulator
+from tests.workflow.test_workflow import (START, assert_activity_equals_simulator, assert_workflow_equals_simulator,
                                  walk_requests)
 
 ORG = "f00dfeed0000f00dfeed0000f00dfeed"
@@ -413,7 +413,7 @@ def test_killed_while_extracting_workflow_data(killable, tmp_path, run):
 
 @pytest.mark.parametrize("run", ["sweep", "incremental"])
 def test_killed_while_loading_workflow_data_leaves_every_table_before(killable, tmp_path, run):
-    """Killed inside the one publishing transaction (tests/test_kill.py's `publish` point, after
+    """Killed inside the one publishing transaction (tests/pipelines/test_kill.py's `publish` point, after
     the first table's merge ran): every table (workflow, its child tables, the directory) as
     before, the stored cursors as before; the next run (which discards the interrupted
     package) exact."""
