@@ -14,6 +14,7 @@ import dlt
 
 from tallyfy_source.read.merge import variant_hints
 from tallyfy_source.shape.columns import _cols
+from tallyfy_source.shape.rows import unwrap
 
 Row = Dict[str, Any]
 TAG_STATISTICS_HISTORY = "tag_statistics_history"
@@ -38,7 +39,7 @@ def tag_statistics_rows(tags: List[Row], now: datetime) -> List[Row]:
     out = []
     for tag in tags:
         stats = tag.get("statistics")
-        stats = stats.get("data", stats) if isinstance(stats, dict) else {}
+        stats = unwrap(stats)
         stats = stats if isinstance(stats, dict) else {}
         out.append({"org_id": tag.get("org_id"), "tag_id": str(tag.get("id")), "snapshot_date": now.date(),
                     "loaded_at": now, "title": tag.get("title"),

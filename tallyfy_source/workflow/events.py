@@ -20,6 +20,8 @@ The `activity` table holds plain columns (the rule is in the README, "The activi
 import json
 from typing import Any, Dict, List, Optional
 
+from tallyfy_source.shape.rows import unwrap
+
 Row = Dict[str, Any]
 
 #: fields a server may serve as lists (the documented form) or as scalars (the bare form)
@@ -32,8 +34,7 @@ def as_values(value: Any) -> List[Any]:
     """A field's values: a list as it is, a scalar as one value, null as none."""
     if value is None:
         return []
-    if isinstance(value, dict) and set(value) == {"data"}:  # a Fractal include
-        value = value["data"]
+    value = unwrap(value)  # a Fractal include
     return list(value) if isinstance(value, (list, tuple)) else [value]
 
 

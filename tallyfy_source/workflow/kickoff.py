@@ -22,6 +22,7 @@ from dlt.sources.helpers.rest_client import RESTClient
 
 from tallyfy_source.api.endpoints import TEMPLATES
 from tallyfy_source.api.single import get_one
+from tallyfy_source.shape.rows import as_list
 from tallyfy_source.read.endpoint_read import ReadReport
 
 Labels = Dict[str, str]
@@ -29,11 +30,7 @@ Labels = Dict[str, str]
 
 def field_labels(prerun: Any) -> Labels:
     """{field id: label} from a template's `prerun` (a list, possibly wrapped in `{"data": ...}`)."""
-    if isinstance(prerun, dict) and set(prerun) == {"data"}:
-        prerun = prerun["data"]
-    if not isinstance(prerun, list):
-        return {}
-    return {str(f["id"]): f["label"] for f in prerun
+    return {str(f["id"]): f["label"] for f in as_list(prerun)
             if isinstance(f, dict) and f.get("id") is not None and isinstance(f.get("label"), str)}
 
 

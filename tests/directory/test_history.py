@@ -5,7 +5,7 @@ from datetime import date, datetime, timezone
 
 import pytest
 
-from tallyfy_source import source
+from tallyfy_source.read import orgs
 from tallyfy_source.directory.history import tag_statistics_rows
 from tests.conftest import Loader
 
@@ -32,7 +32,7 @@ def served(org, day):
 
 
 def test_each_day_keeps_the_counts_of_its_last_load_and_days_accumulate(sim, tmp_path, monkeypatch):
-    monkeypatch.setattr(source, "datetime", Clock)
+    monkeypatch.setattr(orgs, "datetime", Clock)
     org = sim.org
     loader = Loader(sim, tmp_path)
     loader.run(resources=["tags"])
