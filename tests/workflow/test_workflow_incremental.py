@@ -258,12 +258,12 @@ def feed_variant(sim, variant):
 
 
 @pytest.mark.parametrize("variant", list(VARIANTS))
-def test_every_change_is_exact_after_one_run_between_sweeps_in_every_feed_form(sim, duckdb_loader, variant):
+def test_every_change_is_exact_after_one_run_between_sweeps_in_every_feed_form(sim, loader, variant):
     """Class names or bare words, lists or scalars, `Z` or offsets, a feed sorted or not: every
     change kind is exact after ONE run between sweeps (before issue 16, the documented form
     matched nothing and the tables stayed stale until the sweep)."""
     feed_variant(sim, variant)
-    org, loader = sim.org, duckdb_loader
+    org = sim.org
     loader.run(resources=WORKFLOW, activity_start_date=START)
     changed = make_changes(org)
     sim.reset_counts()
