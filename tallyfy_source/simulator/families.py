@@ -3,7 +3,8 @@ how. Each family module lists its resources in `SERVED`; to serve a new family (
 `workflow.py` with checklists, runs, tasks and the activity feed), import it here and add it to
 `FAMILIES`: routing, the request log's resource names and `org.served()` all read this table.
 The family's record kinds go in `records.py`, their generators in `generate.py` (workflow:
-`generate_workflow.py`), and their mutations in `org.py` (workflow: `workflow_changes.py`).
+`generate_workflow.py`), and their mutations in `directory_changes.py` (workflow:
+`workflow_changes.py`, `task_changes.py`).
 A family's `NESTED` lists lists under one record (`/runs/{id}/tasks`).
 """
 

@@ -1,77 +1,24 @@
-"""Synthetic records drawn from a seeded `random.Random`: the same draws give the same records.
+"""Synthetic directory records (members, guests, groups, tags) drawn from a seeded
+`random.Random`: the same draws give the same records.
 
 Each generator returns a record in the shape the API serves it (before `with=` include
 wrapping), plus its side data where it has some; it stores nothing. The org passes in what a
 generator must not collide with (emails, names and titles already taken) and what it may refer
-to (member ids, guest emails), and keeps what comes back.
+to (member ids, guest emails), and keeps what comes back. The shared draws (ids, emails, times)
+are `draws.py`'s; changing stored records is the org's (`directory_changes.py`).
 """
 
-import hashlib
 import random
-import unicodedata
-from datetime import datetime, timedelta
-from typing import Any, Container, Dict, List, Optional, Sequence, Tuple
+from datetime import datetime
+from typing import Any, Container, Dict, Optional, Sequence, Tuple
 
-from .records import KEY_FIELD, TAG_STATS_KEYS
-from .timestamps import BASE_NOW, TS_STYLES, format_ts
+from .draws import hex32, slug, times, unique_email
+from .records import TAG_STATS_KEYS
+from .timestamps import BASE_NOW, format_ts
 from .vocabulary import (AUTO_PREFIXES, AUTO_WORDS, COLORS, COMPANIES, COUNTRIES, DATE_FORMATS, DEPARTMENTS,
                          FIRST_NAMES, JOB_TITLES, LAST_NAMES, LOCALES, REGIONS, TAG_WORDS, TEAMS, TIMEZONES)
 
-#: generated records were created within this many seconds before `BASE_NOW`
-HISTORY_SECONDS = 3 * 365 * 86400
-
 Record = Dict[str, Any]
-
-
-def default_org_id(seed: Any) -> str:
-    return hashlib.md5(f"tallyfy-sim-org:{seed}".encode()).hexdigest()
-
-
-def _slug(text: str) -> str:
-    text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")
-    out = "".join(ch.lower() if ch.isascii() and ch.isalnum() else "." if ch in " -'" else ""
-                  for ch in text)
-    while ".." in out:
-        out = out.replace("..", ".")
-    return out.strip(".") or "user"
-
-
-def _hex32(rng: random.Random) -> str:
-    return "%032x" % rng.getrandbits(128)
-
-
-def _unique_email(first: str, last: str, domain: str, taken: Container[str]) -> str:
-    base = f"{_slug(first)}.{_slug(last)}"
-    email = f"{base}@{domain}"
-    n = 2
-    while email in taken:
-        email = f"{base}{n}@{domain}"
-        n += 1
-    return email
-
-
-def bulk_times(rng: random.Random) -> List[datetime]:
-    """The times of a dozen bulk updates: records updated by one share its time (ties)."""
-    start = BASE_NOW - timedelta(seconds=HISTORY_SECONDS)
-    return [start + timedelta(seconds=rng.randrange(HISTORY_SECONDS)) for _ in range(12)]
-
-
-def times(rng: random.Random, bulk: Sequence[datetime], updatable: bool = True):
-    """(created, updated, style): created in the past ~3 years, updated >= created."""
-    created = BASE_NOW - timedelta(seconds=rng.randrange(3600, HISTORY_SECONDS))
-    style = rng.randrange(len(TS_STYLES))
-    if not updatable:
-        return created, created, style
-    r = rng.random()
-    if r < 0.35:
-        updated = created
-    elif r < 0.45:  # bulk updates: share an update time with other records (ties)
-        later = [t for t in bulk if t >= created]
-        updated = rng.choice(later) if later else created
-    else:
-        span = int((BASE_NOW - created).total_seconds()) - 1
-        updated = created + timedelta(seconds=rng.randrange(max(span, 1)))
-    return created, updated, style
 
 
 # ------------------------------------------------------------------ members
@@ -80,7 +27,7 @@ def member(rng: random.Random, mid: int, taken_emails: Container[str], existing_
     """(member, its stats); `existing_ids` are whom it may have been invited by."""
     first, last = rng.choice(FIRST_NAMES), rng.choice(LAST_NAMES)
     created, updated, style = times(rng, bulk)
-    email = _unique_email(first, last, "example.com", taken_emails)
+    email = unique_email(first, last, "example.com", taken_emails)
     r = rng.random()
     status = "active" if r < 0.85 else "invited" if r < 0.95 else "disabled"
     role = rng.choices(["admin", "standard", "light"], weights=[1, 6, 3])[0]
@@ -158,8 +105,8 @@ def guest(rng: random.Random, gid: int, org_id: str, taken_emails: Container[str
     """(guest, its stats)."""
     first, last = rng.choice(FIRST_NAMES), rng.choice(LAST_NAMES)
     company = rng.choice(COMPANIES)
-    domain = (_slug(company).replace(".", "") + ".com") if company else "gmail.com"
-    email = _unique_email(first, last, domain, taken_emails)
+    domain = (slug(company).replace(".", "") + ".com") if company else "gmail.com"
+    email = unique_email(first, last, domain, taken_emails)
     created, _, style = times(rng, (), updatable=False)
     accessed = (created + (BASE_NOW - created) * rng.random()).replace(microsecond=0)
     disabled = rng.random() < 0.08
@@ -171,7 +118,7 @@ def guest(rng: random.Random, gid: int, org_id: str, taken_emails: Container[str
         "created_at": format_ts(created, style),
         "deleted_at": None,
         "last_accessed_at": format_ts(accessed, style) if rng.random() < 0.7 else None,
-        "link": f"https://go.tallyfy.com/{org_id}/guest/{_hex32(rng)}",
+        "link": f"https://go.tallyfy.com/{org_id}/guest/{hex32(rng)}",
         "details": {
             "status": "disabled" if disabled else "active",
             "company_name": company,
@@ -232,7 +179,7 @@ def group(rng: random.Random, avg: Optional[float], taken_names: Container[str],
     guests = (rng.sample(guest_emails, min(len(guest_emails), rng.randint(1, 3)))
               if guest_emails and rng.random() < 0.3 else [])
     return {
-        "id": _hex32(rng),
+        "id": hex32(rng),
         "name": name,
         "description": (f"{name} team members" if rng.random() < 0.6 else
                         ("" if rng.random() < 0.5 else None)),
@@ -281,7 +228,7 @@ def tag(rng: random.Random, taken_titles: Container[str]) -> Tuple[Record, Dict[
     auto = rng.random() < 0.15
     created, _, style = times(rng, (), updatable=False)
     rec = {
-        "id": _hex32(rng),
+        "id": hex32(rng),
         "title": _tag_title(rng, auto, taken_titles),
         "color": rng.choice(COLORS) if rng.random() < 0.8 else None,
         "auto_generated": auto,
@@ -289,29 +236,3 @@ def tag(rng: random.Random, taken_titles: Container[str]) -> Tuple[Record, Dict[
         "deleted_at": None,
     }
     return rec, _tag_stats(rng)
-
-
-# ------------------------------------------------------------------ changes
-def touch(org: Any, kind: str, k: int, rng_seed: Any = 0) -> List[Any]:
-    """Update `k` distinct random records of `kind` through the org's own mutators (members:
-    job_title, groups: description, tags: color, guests: details.company_name); returns their
-    keys. The picks and values depend only on (rng_seed, kind) and the org's records."""
-    rng = random.Random(f"touch:{rng_seed}:{kind}")
-    with org.lock:
-        keys = [r[KEY_FIELD[kind]] for r in org.values(kind)]
-        chosen = rng.sample(keys, min(k, len(keys)))
-        for key in chosen:
-            n = rng.randrange(1_000_000)
-            if kind == "members":
-                org.update_member(key, job_title=f"{rng.choice(JOB_TITLES[:-1])} {n}")
-            elif kind == "groups":
-                org.update_group(key, description=f"Updated description {n}")
-            elif kind == "tags":
-                org.update_tag(key, color="#%06x" % rng.getrandbits(24))
-            elif kind == "guests":
-                details = dict(org.lookup("guests", key)["details"])
-                details["company_name"] = f"Company {n}"
-                org.update_guest(key, details=details)
-            else:
-                raise ValueError(kind)
-        return chosen

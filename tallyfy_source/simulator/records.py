@@ -22,3 +22,5 @@ MEMBER_STATS_KEYS = ("steps_created", "tasks_completed", "processes_launched", "
                      "last_step_created_at")
 TAG_STATS_KEYS = ("active_template", "archived_template", "active_process", "archived_process")
 GUEST_STATS_KEYS = ("active_tasks", "completed_tasks", "processes_involved", "last_task_completed_at")
+#: where each directory kind's side data lives on the org (the attribute name)
+SIDE_DATA = {"members": "member_stats", "tags": "tag_statistics", "guests": "guest_stats"}

@@ -21,17 +21,18 @@ Check order for every request (first failure answers):
   8. fault plan (list requests; single records only for `item=True` rules), then the answer
 `sim.latency` seconds are slept (in the handler thread) before any of this.
 
-This module is the API's behaviour; the socket side is `httpd.py`, the limiter `ratelimit.py`,
-the log `requestlog.py`, what each fault does `faults.py`, and how each resource is paged,
-sorted, searched and rendered its family module (`directory.py`) through `serving.py`.
+This module is the API's front door: settings, routing and the checks above. The answer to a
+list or single-record request is `answers.py`'s, the socket side `httpd.py`, the limiter
+`ratelimit.py`, the log `requestlog.py`, what each fault does `faults.py`, and how each resource
+is paged, sorted, searched and rendered its family module (`directory.py`, `workflow.py`)
+through `serving.py`.
 """
 
-import math
 import threading
 import time
 from typing import Any, Dict, Iterable, List, Optional, Sequence, Set, Union
-from urllib.parse import quote, unquote
 
+from .answers import Answers
 from .faults import FaultPlan
 from .families import Route, classify
 from .httpd import Listener, Request
@@ -39,13 +40,13 @@ from .org import SyntheticOrg
 from .ratelimit import RateLimiter
 from .replies import Reply, error
 from .requestlog import RequestLog
-from .serving import ServedResource, context, paging, serve_record, sort_records
+from .serving import sort_records
 from .switches import DEFAULT
 
 __all__ = ["Simulator", "sort_records"]
 
 
-class Simulator:
+class Simulator(Answers):
     """An in-process HTTP server speaking Tallyfy's API over synthetic orgs.
 
     Settings are plain attributes, safe to change between (or during) runs:
@@ -249,86 +250,3 @@ class Simulator:
             reply = self._item(org, route.served, route.item, include, entry["query"], route.parent)
             return fault.alter(reply) if fault is not None and reply.status == 200 else reply
         return self._list(request, org, route, entry, include)
-
-    def _item(self, org: SyntheticOrg, served: ServedResource, item: str, include: Set[str], query,
-              parent=None) -> Reply:
-        key = served.item_key(item)
-        with org.lock:
-            if served.item_lookup is not None and parent is not None:
-                rec = served.item_lookup(org, parent, key) if key is not None else None
-            else:
-                rec = org.lookup(served.resource, key) if key is not None else None
-            if rec is None:
-                return error(404, f"No query results for model [{served.model}] {item}", "RESOURCE_NOT_FOUND")
-            ctx = context(served, org, include, None, query, single=True, settings=self)
-            data = serve_record(served, org, rec, include, None, ctx)
-        return Reply(200, {"data": data})
-
-    def _list(self, request: Request, org: SyntheticOrg, route: Route, entry: Dict[str, Any],
-              include: Set[str]) -> Reply:
-        query, served = entry["query"], route.served
-        per_page, page, errors = paging(query, served.default_per_page)
-        if errors:
-            return error(422, "The given data was invalid.", "VALIDATION_FAILED", errors=errors)
-        entry["page"] = page
-
-        fault = self.faults.next_fault(served.resource, page, org.org_id, query) if self.faults is not None else None
-        if fault is not None:
-            fault.before_serving()
-            instead = fault.replacement()
-            if instead is not None:
-                return instead
-
-        default = served.default_order()
-        order = served.order(query, None if self.honour_sort else served.documented_sorts)
-        if served.resource == "activity" and self.feed_ignores_sort:
-            default = order = ("id", self.feed_ignores_sort == "newest")  # its own order, whatever is asked
-        page_sort = self.sort_within_pages and order != default
-        with org.lock:
-            recs = (sort_records(served.resource, served.source(org, route.parent), *order)
-                    if served.source is not None else self._sorted_records(org, served, *(default if page_sort else order)))
-            recs = served.select(recs, query, org, self, route.parent)
-            total = len(recs)
-            if (query.get("without_pagination") or "").lower() == "true":  # every record in one answer
-                per_page, page = max(total, 1), 1
-            start = ((fault.page_served(page) if fault is not None else page) - 1) * per_page
-            chunk = recs[start:start + per_page]
-            if page_sort:
-                chunk = sort_records(served.resource, chunk, *order)
-            ctx = context(served, org, include, None, query, settings=self)
-            data = [serve_record(served, org, r, include, None, ctx) for r in chunk]
-
-        total_pages = max(1, math.ceil(total / per_page))
-        shown_pages = total_pages
-        if self.total_pages_from_default:
-            shown_pages = max(1, math.ceil(total / served.default_per_page))
-        links: Union[Dict[str, str], List[Any]] = []
-        if page < total_pages:
-            links = {"next": self._page_url(request, page + 1)}
-            if page > 1:
-                links["previous"] = self._page_url(request, page - 1)
-        reply = Reply(200, {"data": data, "meta": {"pagination": {
-            "total": total, "count": len(data), "per_page": per_page, "current_page": page,
-            "total_pages": shown_pages, "links": links}}})
-        return fault.alter(reply) if fault is not None else reply
-
-    def _sorted_records(self, org: SyntheticOrg, served: ServedResource, field: str, descending: bool):
-        """All records of a resource in the given order; cached until the org next mutates
-        (every mutation advances `org.mutations`). Call with `org.lock` held."""
-        key = (org.org_id, served.resource, field, descending)
-        with self._lock:
-            hit = self._sort_cache.get(key)
-        if hit is not None and hit[0] is org and hit[1] == org.mutations:
-            return hit[2]
-        recs = sort_records(served.resource, org.values(served.resource), field, descending)
-        with self._lock:
-            if len(self._sort_cache) > 64:
-                self._sort_cache.clear()
-            self._sort_cache[key] = (org, org.mutations, recs)
-        return recs
-
-    def _page_url(self, request: Request, page: int) -> str:
-        host = request.headers.get("Host") or f"{self.host}:{self.port}"
-        pairs = [p for p in request.raw_query.split("&") if p and unquote(p.partition("=")[0]) != "page"]
-        pairs.append(f"page={page}")
-        return f"http://{host}{quote(request.path, safe='/@:')}?{'&'.join(pairs)}"

@@ -55,7 +55,7 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, rule
 from tallyfy_source.simulator import FaultPlan, Simulator, SyntheticOrg, change_between
 from tallyfy_source.simulator.faults import Fault
 from tests.conftest import TOKEN, Loader
-from tests.simulator_support import events_still_dropped_or_held
+from tests.simulator.support import events_still_dropped_or_held
 from tests.workflow.test_workflow import (START, assert_activity_equals_simulator, assert_workflow_equals_simulator, read_alone,
                                  expected, loaded_children)
 

@@ -6,7 +6,7 @@ import math
 import pytest
 import requests
 
-from tests.simulator_support import all_rows, fresh, get, org, sim  # noqa: F401 (fixtures)
+from tests.simulator.support import all_rows, fresh, get, org, sim  # noqa: F401 (fixtures)
 
 
 # ------------------------------------------------------------------ envelope and paging

@@ -7,7 +7,7 @@ import pytest
 
 from tallyfy_source.simulator import SyntheticOrg, parse_ts
 from tallyfy_source.simulator.timestamps import BASE_NOW, TS_STYLES, ts_style
-from tests.simulator_support import all_rows, fresh, get, org  # noqa: F401 (fixtures)
+from tests.simulator.support import all_rows, fresh, get, org  # noqa: F401 (fixtures)
 
 
 # ------------------------------------------------------------------ synthetic data

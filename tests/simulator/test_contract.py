@@ -1,4 +1,4 @@
-"""The simulator serves what Tallyfy's documentation shows (`tests/documented_shapes.py`: field
+"""The simulator serves what Tallyfy's documentation shows (`tests/simulator/documented_shapes.py`: field
 names and JSON types per endpoint, each from its doc page's response example), by default, and
 each documented variant under its switch."""
 
@@ -6,7 +6,7 @@ import pytest
 import requests
 
 from tallyfy_source.simulator import Simulator, SyntheticOrg, parse_ts
-from tests.documented_shapes import (ABSENT, ACTOR_KEYS, ELEMENTS, GUEST_DETAIL_KEYS, GUEST_STATS_KEYS, N,
+from tests.simulator.documented_shapes import (ABSENT, ACTOR_KEYS, ELEMENTS, GUEST_DETAIL_KEYS, GUEST_STATS_KEYS, N,
                                      SHAPES)
 
 JSON = {"int": int, "str": str, "bool": bool, "list": list, "dict": dict, N: type(None)}

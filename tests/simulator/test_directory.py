@@ -4,7 +4,7 @@ fields, default orders, `with=` includes, the tags `all=true` filter, the update
 import pytest
 
 from tallyfy_source.simulator import parse_ts
-from tests.simulator_support import all_rows, fresh, get, org, sim, times_of  # noqa: F401 (fixtures)
+from tests.simulator.support import all_rows, fresh, get, org, sim, times_of  # noqa: F401 (fixtures)
 
 
 # ------------------------------------------------------------------ sorting

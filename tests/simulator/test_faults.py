@@ -5,7 +5,7 @@ import pytest
 import requests
 
 from tallyfy_source.simulator import Fault, FaultPlan
-from tests.simulator_support import fresh, get  # noqa: F401 (fixtures)
+from tests.simulator.support import fresh, get  # noqa: F401 (fixtures)
 
 
 # ------------------------------------------------------------------ faults

@@ -8,7 +8,7 @@ from collections import Counter
 import pytest
 
 from tallyfy_source.simulator import Simulator, SyntheticOrg, parse_ts
-from tests.simulator_support import all_rows, get
+from tests.simulator.support import all_rows, get
 
 SIZES = dict(members=40, groups=12, tags=30, guests=10, templates=15, processes=80, oneoff_tasks=20)
 DEFAULT_PAGE = {"checklists": 10, "runs": 10, "tasks": 10, "activity-feeds": 20}

@@ -1,4 +1,5 @@
-"""Fixtures and helpers shared by the simulator's tests (`tests/test_simulator_*.py`)."""
+"""Fixtures and helpers shared by the simulator's tests (`tests/simulator/`); the workflow's property
+test borrows `events_still_dropped_or_held`."""
 
 from pathlib import Path
 
@@ -7,7 +8,7 @@ import requests
 
 from tallyfy_source.simulator import Simulator, SyntheticOrg, parse_ts
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")

@@ -12,7 +12,7 @@ import pytest
 import requests
 
 from tallyfy_source.simulator import Simulator, SyntheticOrg
-from tests.simulator_support import ROOT, fresh, get, org, sim  # noqa: F401 (fixtures)
+from tests.simulator.support import ROOT, fresh, get, org, sim  # noqa: F401 (fixtures)
 
 
 # ------------------------------------------------------------------ errors and other routes

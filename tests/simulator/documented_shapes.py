@@ -1,7 +1,7 @@
 """What Tallyfy's documentation shows each endpoint serves: field names and JSON types, taken
 from the response examples of the doc pages (repository `tallyfy/documentation`, folder
 `src/content/docs/pro/integrations/open-api/code-samples/`, read 2026-12), written down once as
-the project's own fixture. `tests/test_contract.py` holds the simulator to it.
+the project's own fixture. `tests/simulator/test_contract.py` holds the simulator to it.
 
 Types are JSON types: "int", "str", "bool", "list", "dict"; a tuple allows several (a field the
 example shows as null takes "null" besides its type).
