@@ -20,8 +20,8 @@ SOURCE = "postgres"
 #: where each view reads a table: `PLACEHOLDER.<table>` before the destination's names go in
 PLACEHOLDER = "tallyfy_view_input"
 
-#: epoch seconds of a timestamp, where sqlglot keeps PostgreSQL's EXTRACT(EPOCH FROM x) and the
-#: dialect has no such part (BigQuery, MS SQL, Databricks) or spells it otherwise (Snowflake)
+#: epoch seconds of a timestamp in the dialect's own function, where sqlglot would keep
+#: PostgreSQL's EXTRACT(EPOCH FROM x) (BigQuery and MS SQL have no such part)
 _EPOCH = {
     "bigquery": "UNIX_SECONDS({})",
     "snowflake": "DATE_PART(EPOCH_SECOND, {})",
