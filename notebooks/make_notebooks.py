@@ -18,13 +18,76 @@ HERE = Path(__file__).resolve().parent
 Cell = Tuple[str, str]  # ("md" | "code", source)
 
 
+#: reading the file one query at a time: a notebook left open must not block the next load
+#: (DuckDB lets no writer in while any process has the file open), and a load in progress is
+#: named in one sentence instead of DuckDB's "Conflicting lock" IOException
+DATABASE = """\
+class DatabaseBusy(RuntimeError):
+    \"\"\"Another process (a tallyfy-load run, most likely) has the DuckDB file open for writing.\"\"\"
+
+
+def _holder(message: str) -> str:
+    \"\"\"Who holds the file, from DuckDB's message: the command line of its pid when it can be read.\"\"\"
+    found = re.search(r"held in (.*?) \\(PID (\\d+)\\)", message)
+    if not found:
+        return "another process"
+    program, pid = found.groups()
+    try:
+        command = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\\0", b" ").decode(errors="replace").strip()
+    except OSError:
+        command = ""
+    return f"pid {pid} ({command or program})"
+
+
+def connect() -> duckdb.DuckDBPyConnection:
+    \"\"\"A read-only connection for one query; closed right after it, so loads can write between cells.\"\"\"
+    try:
+        return duckdb.connect(str(DB), read_only=True)
+    except duckdb.IOException as error:
+        if "lock" not in str(error).lower():
+            raise
+        raise DatabaseBusy(
+            f"{DB} is open for writing by {_holder(str(error))}, most likely a tallyfy-load run: "
+            "wait until it ends (or stop it), then run this cell again") from None
+
+
+def sql(query: str, params=()) -> pd.DataFrame:
+    with connect() as con:
+        return con.execute(query.replace("{dataset}", DATASET), list(params)).df()
+"""
+
+#: counts that differ by orders of magnitude (a few tags on thousands of processes, most on a
+#: handful): a linear axis flattens the small ones, matplotlib's own symlog labels read 10^0
+COUNT_AXIS = """\
+def count_axis(ax, values, which: str = "x") -> bool:
+    \"\"\"Whole-number ticks; a symlog scale labelled as plain numbers (0, 1, 2, 5, 10, 20, ... up to
+    hundreds; 0, 1, 10, 100, 1,000, ... beyond, so wide labels do not collide) when the largest count
+    is 100 times the smallest non-zero one or more. Returns True when it went symlog.\"\"\"
+    values = pd.Series(values, dtype="float64").dropna()
+    positive = values[values > 0]
+    axis = ax.xaxis if which == "x" else ax.yaxis
+    if len(positive) and positive.max() >= 100 * positive.min():
+        (ax.set_xscale if which == "x" else ax.set_yscale)("symlog", linthresh=1, linscale=0.4)
+        subs = [1, 2, 5] if positive.max() < 1000 else [1]
+        axis.set_major_locator(SymmetricalLogLocator(base=10, linthresh=1, subs=subs))
+        axis.set_minor_locator(NullLocator())
+        axis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:,.0f}"))
+        return True
+    axis.set_major_locator(MaxNLocator(integer=True))
+    return False
+"""
+
+
 def setup_cell(views: List[str]) -> str:
-    """Open the DuckDB file ($TALLYFY_DUCKDB, else the repo's demo file, loaded first if missing)."""
-    return f'''\
+    """Find the DuckDB file ($TALLYFY_DUCKDB, else the repo's demo file, loaded first if missing)
+    and check its views; queries open it one at a time (DATABASE)."""
+    head = f'''\
 # Data: $TALLYFY_DUCKDB (a DuckDB file loaded by tallyfy-load), else the repo's demo file,
 # which is created by a demo load (the bundled simulator, a few seconds) when it does not exist.
+# Each query opens the file read-only and closes it, so a load can run while this notebook is open.
 import colorsys
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -33,7 +96,7 @@ from pathlib import Path
 import duckdb
 import matplotlib.pyplot as plt
 import pandas as pd
-from matplotlib.ticker import MaxNLocator
+from matplotlib.ticker import FuncFormatter, MaxNLocator, NullLocator, SymmetricalLogLocator
 
 %matplotlib inline
 plt.rcParams["figure.figsize"] = (9, 4.5)
@@ -56,21 +119,16 @@ if not DB.exists():
         raise RuntimeError("demo load failed: " + (load.stderr.strip().splitlines() or ["no output"])[-1])
     print(load.stdout)
 
-con = duckdb.connect(str(DB), read_only=True)
-present = set(con.execute(
-    "SELECT table_name FROM information_schema.tables WHERE table_schema = ?", [DATASET]
-).df()["table_name"])
+'''
+    tail = f'''
+
+present = set(sql("SELECT table_name FROM information_schema.tables WHERE table_schema = ?", [DATASET])["table_name"])
 missing = sorted(set({sorted(views)!r}) - present)
 if missing:
     raise RuntimeError(f"{{DB}} has no {{', '.join(missing)}} view in dataset {{DATASET}}: "
                        "run tallyfy-load once more (it creates the views after every load)")
-
-
-def sql(query: str) -> pd.DataFrame:
-    return con.execute(query.replace("{{dataset}}", DATASET)).df()
-
-
 print(f"reading {{DB}}, dataset {{DATASET}}")'''
+    return head + DATABASE + "\n\n" + COUNT_AXIS + tail
 
 
 TAG_USAGE: List[Cell] = [
@@ -102,7 +160,7 @@ fig, ax = plt.subplots()
 ax.bar(counts.index, counts.values, color=[CLASS_COLORS[c] for c in counts.index])
 for x, n in enumerate(counts.values):
     ax.annotate(f"{n} ({n / max(len(tags), 1):.0%})", (x, n), ha="center", va="bottom")
-ax.set_ylabel("tags")
+ax.set_ylabel("tags (log scale)" if count_axis(ax, counts.values, "y") else "tags")
 ax.set_title("Tags by usage class")
 plt.show()"""),
     ("md", """\
@@ -117,7 +175,9 @@ ax.barh(range(len(top)), top["active_templates"], left=top["active_processes"], 
 ax.set_yticks(range(len(top)), top["label"])
 for y, (p, t) in enumerate(zip(top["active_processes"], top["active_templates"])):
     ax.annotate(f" {p} + {t}", (p + t, y), va="center", fontsize="small")
-ax.set_xlabel("active processes (+ active templates)")
+log = count_axis(ax, top["active_processes"] + top["active_templates"], "x")
+ax.margins(x=0.1)  # room for the numbers after the longest bar
+ax.set_xlabel("active processes (+ active templates)" + (", log scale" if log else ""))
 ax.set_title("Top tags by active processes")
 ax.legend(loc="lower right")
 plt.show()
@@ -125,18 +185,23 @@ top.iloc[::-1][["label", "active_processes", "active_templates", "archived_proce
     ("md", """\
 ## Active vs archived usage
 
-Each dot is a tag: those near the bottom-right live mostly on archived work, those on the left
-edge on no active work at all (axes are logarithmic past 10)."""),
+Each dot is a tag: those near the bottom-right live mostly on archived work, those on the bottom
+edge on no active work at all. When a few tags carry a hundred times more than the rest, an axis
+turns logarithmic past 1 (labels stay plain numbers), so the small ones do not pile up at zero."""),
     ("code", """\
 fig, ax = plt.subplots(figsize=(7, 6))
 for cls in CLASSES:
     part = tags[tags["usage_class"] == cls]
     ax.scatter(part["archived_usage"], part["active_usage"], s=18, alpha=0.7, color=CLASS_COLORS[cls],
                label=f"{cls} ({len(part)})")
-ax.set_xscale("symlog", linthresh=10)
-ax.set_yscale("symlog", linthresh=10)
-ax.set_xlabel("archived templates + processes")
-ax.set_ylabel("active templates + processes")
+log_x = count_axis(ax, tags["archived_usage"], "x")
+log_y = count_axis(ax, tags["active_usage"], "y")
+ax.set_xlabel("archived templates + processes" + (" (log scale)" if log_x else ""))
+ax.set_ylabel("active templates + processes" + (" (log scale)" if log_y else ""))
+if log_x or log_y:
+    used = pd.concat([tags["archived_usage"], tags["active_usage"]])
+    used = used[used > 0]
+    print(f"log scale: a tag is on {int(used.min()):,} to {int(used.max()):,} templates and processes")
 ax.set_title("Active vs archived usage per tag")
 ax.legend()
 plt.show()
@@ -227,8 +292,9 @@ fig, (left_ax, right_ax) = plt.subplots(1, 2, figsize=(11, 4))
 bar_colors = [FAMILY_COLORS[f] for f in families.index]
 left_ax.bar(families.index, families["tags"], color=bar_colors, edgecolor="#444444")
 left_ax.set_title("Tags per colour family")
+count_axis(left_ax, families["tags"], "y")
 right_ax.bar(families.index, families["active_usage"], color=bar_colors, edgecolor="#444444")
-right_ax.set_title("Active usage per colour family")
+right_ax.set_title("Active usage per colour family" + (" (log scale)" if count_axis(right_ax, families["active_usage"], "y") else ""))
 for ax in (left_ax, right_ax):
     ax.tick_params(axis="x", rotation=45)
 plt.tight_layout()

@@ -18,6 +18,8 @@ from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence, Tupl
 
 from tallyfy_source.errors import ConfigError, TallyfyError
 
+from .report_tags import TagTrend, tag_trend
+
 #: the views the report reads, and the columns it needs from each
 COLUMNS: Dict[str, Tuple[str, ...]] = {
     "tag_usage": ("org_id", "title", "active_templates", "archived_templates", "active_processes",
@@ -30,7 +32,13 @@ COLUMNS: Dict[str, Tuple[str, ...]] = {
     "task_performance": ("org_id", "task_id", "title", "template_title", "step_id", "is_open", "is_overdue",
                          "completed_at", "completed_on_time"),
     "member_workload": ("org_id", "member_id", "full_name", "email", "open_tasks", "overdue_tasks"),
+    "tag_activity": ("org_id", "tag_id", "title", "month_start", "processes_launched"),
+    # a table, not a view: one row per tag and load day (tag usage over time; report_tags.py)
+    "tag_statistics_history": ("org_id", "tag_id", "title", "snapshot_date", "active_template", "archived_template",
+                               "active_process", "archived_process"),
 }
+#: what proves the views were made (the history table alone does not)
+VIEWS_READ = frozenset(COLUMNS) - {"tag_statistics_history"}
 
 LOAD_HINT = "load it first: `make demo` (the simulator's org) or `tallyfy-load` (your org)"
 
@@ -64,7 +72,7 @@ def duckdb_views(path: str, dataset: str) -> Iterator[Query]:
     try:
         found = {name for (name,) in connection.execute(
             "SELECT table_name FROM information_schema.tables WHERE table_schema = ?", [dataset]).fetchall()}
-        if not found & set(COLUMNS):
+        if not found & VIEWS_READ:
             raise NotLoaded(f"{path} has no reporting views in dataset {dataset!r} (never loaded?): {LOAD_HINT}")
 
         def query(view: str) -> Optional[List[Dict[str, Any]]]:
@@ -128,6 +136,7 @@ class ReportData:
     overdue: Optional[List[Bar]] = None
     templates: Optional[List[Bar]] = None
     late_steps: Optional[List[Bar]] = None
+    tag_trend: Optional[TagTrend] = None  # None: neither the history nor tag_activity is loaded
     orgs: List[str] = field(default_factory=list)
 
 
@@ -137,13 +146,14 @@ TOP = 20
 def read_report(query: Query, now: Optional[datetime] = None) -> ReportData:
     """Every section's numbers; raises NotLoaded when no view exists at all."""
     rows = {view: query(view) for view in COLUMNS}
-    if all(r is None for r in rows.values()):
+    if all(rows[view] is None for view in VIEWS_READ):
         raise NotLoaded(f"no reporting views found (never loaded?): {LOAD_HINT}")
     data = ReportData()
     data.orgs = sorted({r["org_id"] for view_rows in rows.values() for r in view_rows or []})
     data.headline = headline(rows)
     if rows["tag_usage"] is not None:
         data.tags = tag_bars(rows["tag_usage"])
+    data.tag_trend = tag_trend(rows["tag_statistics_history"], rows["tag_activity"], unique_labels)
     tasks = rows["task_performance"]
     if tasks is not None:
         data.trend, data.trend_period = on_time_trend(tasks, now or datetime.now(timezone.utc))

@@ -16,6 +16,7 @@ import plotly.graph_objects as go
 from plotly.offline import get_plotlyjs
 
 from .report_data import Bar, ReportData
+from .report_tags import TagTrend
 
 COLORS = {"active": "#2a7ab0", "archived": "#9bb7cc", "overdue": "#d1495b", "ok": "#8fbf9f",
           "completed": "#66a182", "late": "#edae49"}
@@ -90,6 +91,48 @@ def trend_figure(data: ReportData) -> go.Figure:
     return fig
 
 
+LINE_COLORS = ["#2a7ab0", "#d1495b", "#66a182", "#edae49", "#8e6c8a", "#00798c", "#9bb7cc", "#30362f"]
+
+
+def tag_trend_figure(trend: TagTrend) -> go.Figure:
+    """One line per tag: usage per load day (history), else launches per month."""
+    history = trend.source == "history"
+    measure = "templates and processes tagged" if history else "processes launched"
+    fig = go.Figure()
+    for i, line in enumerate(trend.lines):
+        name = plot_text(line.label)
+        points = dict(x=[d.isoformat() for d, _ in line.points], y=[v for _, v in line.points], name=name,
+                      customdata=[name] * len(line.points),
+                      hovertemplate=f"%{{customdata}}<br>%{{x}}: %{{y}} {measure}<extra></extra>")
+        color = LINE_COLORS[i % len(LINE_COLORS)]
+        if history:  # a level per day: lines
+            fig.add_scatter(mode="lines+markers", line=dict(color=color), **points)
+        else:  # a few launches a month: stacked bars read better than crossing lines
+            fig.add_bar(marker_color=color, **points)
+    title = ("Tag usage per load day (top 8 tags)" if history
+             else "Processes launched per month, by tag (top 8 tags, today's tags)")
+    fig.update_layout(title=title, height=380, margin=dict(l=10, r=10, t=50, b=40), xaxis=dict(type="date"),
+                      yaxis=dict(title=measure, rangemode="tozero"), legend=dict(orientation="h", y=-0.15, traceorder="normal"),
+                      barmode="stack")
+    return fig
+
+
+def tag_trend_section(trend: Optional[TagTrend]) -> str:
+    if trend is None:
+        return section("Tag usage over time", "", None, "not loaded: tags")
+    if trend.source == "history":
+        note = (f"Templates and processes carrying each tag (active and archived), as Tallyfy counted them on "
+                f"each of the {trend.days} days with a load (table tag_statistics_history).")
+    else:
+        days = "no day" if not trend.days else "one day" if trend.days == 1 else f"{trend.days} days"
+        note = ("Processes launched each month that carry each tag today (view tag_activity): the tags are "
+                f"today's links. The loads' own history has {days} so far; from the second day on, "
+                "this chart shows Tallyfy's counts per load day instead.")
+    body = (figure_html(tag_trend_figure(trend), "chart-tag-trend") if trend.lines
+            else "<p class=missing>No tag is on a launched process yet.</p>")
+    return section("Tag usage over time", note, body, "")
+
+
 def figure_html(fig: go.Figure, div_id: str) -> str:
     return fig.to_html(full_html=False, include_plotlyjs=False, config=CONFIG, div_id=div_id)
 
@@ -143,6 +186,7 @@ def render(data: ReportData, source: str, generated: datetime) -> str:
         section("Tag usage now", "Templates and processes carrying each tag, as Tallyfy counts them at the last "
                 "load (view tag_usage). Active means not archived.",
                 _chart_or_empty(data.tags, tags_figure, "chart-tags", "No tag is used yet."), "not loaded: tags"),
+        tag_trend_section(data.tag_trend),
         section("On-time trend", "Share of tasks with a deadline that were completed by it, by when they were "
                 "completed (view task_performance).", trend, WORKFLOW_MISSING),
         section("Overdue work by member", "Open tasks assigned directly to each member, overdue ones first "

@@ -3,7 +3,10 @@
 The tables keep the API's shapes; analysts and BI tools want answers. These
 views are plain SQL that runs unchanged on DuckDB and PostgreSQL: they join
 child tables through dlt's keys (`_dlt_parent_id` -> `groups._dlt_id`) and
-resolve member ids and guest emails within the same `org_id`.
+resolve member ids and guest emails within the same `org_id`. Other SQL
+destinations get them rewritten by sqlglot for their dialect (dialects.py); the
+SQL avoids what some warehouse refuses (booleans inside COALESCE, the percentile
+aggregate, WHERE without FROM).
 
 A view is created only when the tables it needs exist (a load of
 `--resources tags` gets `tag_usage` alone). Optional child tables that have
@@ -14,26 +17,31 @@ upstream (a `missing_since` column, when present) are left out.
 The workflow views (task_performance, process_cycle_times, template_usage,
 member_workload) compare with the moment they are queried (CURRENT_TIMESTAMP):
 see the rules above their definitions and the README's "For analysts" section.
+`tag_activity` is per tag and month, from today's tag links and the loads' history.
 """
 
 import logging
 from dataclasses import dataclass
-from typing import Any, Dict, List, Sequence, Tuple
+from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import dlt
 from dlt.destinations.exceptions import DatabaseException
+from sqlglot.errors import SqlglotError
 
 from tallyfy_source.shape.columns import (COMMENT_COLUMNS, GROUP_GUEST_COLUMNS, GROUP_MEMBER_COLUMNS, GUEST_COLUMNS,
                                    PROCESS_COLUMNS, TASK_ASSIGNEE_COLUMNS, TASK_COLUMNS, TEMPLATE_COLUMNS)
 from tallyfy_source.read.deletes import MISSING_SINCE_COLUMN as MISSING_SINCE
 from tallyfy_source.destinations import is_sql_client
+from tallyfy_source.history import HISTORY_COLUMNS, TAG_STATISTICS_HISTORY
+
+from .dialects import NATIVE, PLACEHOLDER, to_dialect
 
 logger = logging.getLogger("tallyfy_source")
 
 #: the columns the views read from a table that may not exist yet: dlt's child-table keys, and
 #: the declared types of the rest (one home for each type: tallyfy_source/columns.py)
 _SQL_TYPES = {"text": "TEXT", "bigint": "BIGINT", "bool": "BOOLEAN", "double": "DOUBLE PRECISION",
-              "timestamp": "TIMESTAMP WITH TIME ZONE"}
+              "timestamp": "TIMESTAMP WITH TIME ZONE", "date": "DATE"}
 _CHILD_KEYS = (("_dlt_parent_id", "TEXT"), ("_dlt_list_idx", "BIGINT"))
 
 
@@ -53,6 +61,8 @@ STUB_COLUMNS: Dict[str, Tuple[Tuple[str, str], ...]] = {
     "comments": _typed(COMMENT_COLUMNS, list(COMMENT_COLUMNS)),
     "templates__tags": _CHILD_KEYS + (("tag_id", "TEXT"),),
     "processes__tags": _CHILD_KEYS + (("tag_id", "TEXT"),),
+    "tasks__tags": _CHILD_KEYS + (("tag_id", "TEXT"),),
+    TAG_STATISTICS_HISTORY: _typed(HISTORY_COLUMNS, list(HISTORY_COLUMNS)),
 }
 
 
@@ -145,7 +155,8 @@ SELECT
     TRUE AS is_guest,
     CAST(NULL AS BIGINT) AS member_id,
     gg.value AS email,
-    NULLIF(CONCAT_WS(' ', gu.first_name, gu.last_name), '') AS full_name,
+    NULLIF(CASE WHEN gu.first_name IS NULL THEN gu.last_name WHEN gu.last_name IS NULL THEN gu.first_name
+                ELSE gu.first_name || ' ' || gu.last_name END, '') AS full_name,
     CAST(NULL AS TEXT) AS role,
     gu.details__status AS status,
     gg._dlt_list_idx AS list_position
@@ -165,7 +176,7 @@ WITH member_groups AS (
         g.org_id,
         gm.value AS member_id,
         COUNT(DISTINCT g.id) AS groups_count,
-        STRING_AGG(g.name, ', ' ORDER BY g.name) AS group_names
+        STRING_AGG(g.name, ', ' ORDER BY g.name NULLS FIRST) AS group_names
     FROM {groups__members} gm
     JOIN {groups} g ON gm._dlt_parent_id = g._dlt_id
     GROUP BY g.org_id, gm.value
@@ -247,8 +258,15 @@ def _seconds_between(later: str, earlier: str) -> str:
 
 def _archived(alias: str) -> str:
     """Archived, as the walk that found the record says (`is_archived`); rows loaded before that
-    column existed fall back on `archived_at`."""
-    return f"COALESCE({alias}.is_archived, {alias}.archived_at IS NOT NULL)"
+    column existed fall back on `archived_at`. A predicate that is never NULL, written without a
+    boolean inside COALESCE (T-SQL has no boolean values; see pipelines/dialects.py)."""
+    return (f"(({alias}.is_archived IS NOT NULL AND {alias}.is_archived = TRUE)"
+            f" OR ({alias}.is_archived IS NULL AND {alias}.archived_at IS NOT NULL))")
+
+
+def _flag(predicate: str) -> str:
+    """A boolean column from a two-valued predicate."""
+    return f"CASE WHEN {predicate} THEN TRUE ELSE FALSE END"
 
 
 _NOW_EPOCH = "CAST(EXTRACT(EPOCH FROM CURRENT_TIMESTAMP) AS DOUBLE PRECISION)"
@@ -268,7 +286,7 @@ task_facts AS (
                   AND t.deadline < CURRENT_TIMESTAMP
              THEN TRUE ELSE FALSE END AS is_overdue,
         CASE WHEN t.status = 'completed' AND t.deadline IS NOT NULL AND t.completed_at IS NOT NULL
-             THEN t.completed_at <= t.deadline END AS completed_on_time,
+             THEN {_flag("t.completed_at <= t.deadline")} END AS completed_on_time,
         CASE WHEN t.status = 'completed' AND t.completed_at IS NOT NULL
              THEN ({_seconds_between("t.completed_at", "COALESCE(t.started_at, t.created_at)")}) / 86400.0
         END AS days_to_complete
@@ -370,7 +388,7 @@ process_tasks AS (
 ), processes_started AS (
     SELECT
         p.org_id, p.id, p.name, p.template_id, p.checklist_id, p.checklist_title, p.status, p.archived_at,
-        {_archived("p")} AS is_archived, p.completed_at, p.due_date,
+        {_flag(_archived("p"))} AS is_archived, p.completed_at, p.due_date,
         COALESCE(p.started_at, p.created_at) AS started,
         CASE WHEN p.status = 'complete' THEN TRUE ELSE FALSE END AS is_completed
     FROM {{processes}} p
@@ -433,9 +451,24 @@ WITH runs AS (
                  THEN 1 ELSE 0 END) AS launches_last_30_days,
         MAX(started) AS last_launched_at,
         AVG(cycle_time_days) AS avg_cycle_time_days,
-        PERCENTILE_CONT(0.5) WITHIN GROUP (ORDER BY cycle_time_days) AS median_cycle_time_days,
         COUNT(cycle_time_days) AS completed_with_cycle_time
     FROM runs
+    GROUP BY org_id, template_id
+), ranked AS (
+    SELECT
+        org_id,
+        template_id,
+        cycle_time_days,
+        ROW_NUMBER() OVER (PARTITION BY org_id, template_id ORDER BY cycle_time_days) AS row_in_template,
+        COUNT(*) OVER (PARTITION BY org_id, template_id) AS rows_in_template
+    FROM runs
+    WHERE cycle_time_days IS NOT NULL
+), medians AS (
+    -- the middle value, or the mean of the two middle ones: the percentile aggregate is
+    -- window-only on BigQuery and MS SQL
+    SELECT org_id, template_id, AVG(cycle_time_days) AS median_cycle_time_days
+    FROM ranked
+    WHERE 2 * row_in_template IN (rows_in_template, rows_in_template + 1, rows_in_template + 2)
     GROUP BY org_id, template_id
 )
 SELECT
@@ -444,7 +477,7 @@ SELECT
     tm.title,
     tm.type,
     tm.status,
-    {_archived("tm")} AS is_archived,
+    {_flag(_archived("tm"))} AS is_archived,
     tm.created_at,
     CAST(COALESCE(l.launches, 0) AS BIGINT) AS launches,
     CAST(COALESCE(l.active_processes, 0) AS BIGINT) AS active_processes,
@@ -454,10 +487,11 @@ SELECT
     l.last_launched_at,
     CAST(COALESCE(l.completed_with_cycle_time, 0) AS BIGINT) AS completed_with_cycle_time,
     CAST(l.avg_cycle_time_days AS DOUBLE PRECISION) AS avg_cycle_time_days,
-    CAST(l.median_cycle_time_days AS DOUBLE PRECISION) AS median_cycle_time_days,
+    CAST(md.median_cycle_time_days AS DOUBLE PRECISION) AS median_cycle_time_days,
     CASE WHEN COALESCE(l.launches_last_30_days, 0) = 0 THEN TRUE ELSE FALSE END AS unused_last_30_days
 FROM {{templates}} tm
 LEFT JOIN launches l ON l.org_id = tm.org_id AND l.template_id = tm.id
+LEFT JOIN medians md ON md.org_id = tm.org_id AND md.template_id = tm.id
 """,
 )
 
@@ -547,16 +581,131 @@ FROM side_by_side
 """,
 )
 
+
+
+def _month(timestamp: str) -> str:
+    """The first day of the UTC calendar month of a timestamp with time zone (a DATE)."""
+    return f"CAST(DATE_TRUNC('month', {timestamp} AT TIME ZONE 'UTC') AS DATE)"
+
+
+_RUNNING = ("OVER (PARTITION BY m.org_id, m.tag_id ORDER BY m.month_start NULLS FIRST"
+            " ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)")
+_ACTIVITY_COUNTS = ("templates_created", "processes_launched", "processes_completed", "tasks_completed",
+                    "tasks_completed_with_deadline", "tasks_completed_on_time", "open_problems")
+
+
+def _event(month: str, **ones: str) -> str:
+    """One select list of the events CTE: the month, then each count (0 unless given)."""
+    return ", ".join([f"{month} AS month_start"] + [f"{ones.get(c, '0')} AS {c}" for c in _ACTIVITY_COUNTS])
+
+
+#: per tag and UTC calendar month, what the loaded work says happened, and (from the loads'
+#: history) the API's four counts at the month's last snapshot.
+#: CAVEAT: the links are TODAY's: a process launched in March and tagged in June counts for
+#: March, and a tag removed since counts nowhere. The history columns are what the API served
+#: on that day; they are NULL for months without a load.
+TAG_ACTIVITY = View(
+    "tag_activity",
+    required=("tags",),
+    optional=("templates", "templates__tags", "processes", "processes__tags", "tasks", "tasks__tags", "comments",
+              TAG_STATISTICS_HISTORY),
+    sql=f"""
+-- tag_activity: per tag and UTC calendar month. CAVEAT: tags are today's links (a tag added to or
+-- removed from a process later moves its whole history); history_* columns are the API's counts
+-- at the month's last tag_statistics_history snapshot, NULL for months without one.
+WITH tagged_templates AS (
+    SELECT DISTINCT tm.org_id, tt.tag_id, tm.id AS template_id, tm.created_at
+    FROM {{templates__tags}} tt
+    JOIN {{templates}} tm ON tt._dlt_parent_id = tm._dlt_id
+), tagged_processes AS (
+    SELECT DISTINCT p.org_id, pt.tag_id, p.id AS process_id,
+           COALESCE(p.started_at, p.created_at) AS launched_at,
+           CASE WHEN p.status = 'complete' THEN p.completed_at END AS completed_at
+    FROM {{processes__tags}} pt
+    JOIN {{processes}} p ON pt._dlt_parent_id = p._dlt_id
+), tagged_tasks AS (
+    -- a process's tasks carry its tags; a task may carry tags of its own (one-off tasks)
+    SELECT tp.org_id, tp.tag_id, t.id AS task_id
+    FROM tagged_processes tp
+    JOIN {{tasks}} t ON t.org_id = tp.org_id AND t.run_id = tp.process_id
+    UNION
+    SELECT t.org_id, tt.tag_id, t.id AS task_id
+    FROM {{tasks__tags}} tt
+    JOIN {{tasks}} t ON tt._dlt_parent_id = t._dlt_id
+), completed_tasks AS (
+    SELECT tt.org_id, tt.tag_id, t.completed_at,
+           CASE WHEN t.deadline IS NOT NULL THEN 1 ELSE 0 END AS with_deadline,
+           CASE WHEN t.completed_at <= t.deadline THEN 1 ELSE 0 END AS on_time
+    FROM tagged_tasks tt
+    JOIN {{tasks}} t ON t.org_id = tt.org_id AND t.id = tt.task_id
+    WHERE t.status = 'completed' AND t.completed_at IS NOT NULL
+), events AS (
+    SELECT org_id, tag_id, {_event(_month("created_at"), templates_created="1")}
+    FROM tagged_templates
+    UNION ALL
+    SELECT org_id, tag_id, {_event(_month("launched_at"), processes_launched="1")}
+    FROM tagged_processes
+    UNION ALL
+    SELECT org_id, tag_id, {_event(_month("completed_at"), processes_completed="1")}
+    FROM tagged_processes
+    WHERE completed_at IS NOT NULL
+    UNION ALL
+    SELECT org_id, tag_id, {_event(_month("completed_at"), tasks_completed="1",
+                                   tasks_completed_with_deadline="with_deadline", tasks_completed_on_time="on_time")}
+    FROM completed_tasks
+    UNION ALL
+    -- problems raised that month that are still open (not resolved, not archived)
+    SELECT tt.org_id, tt.tag_id, {_event(_month("c.created_at"), open_problems="1")}
+    FROM {{comments}} c
+    JOIN tagged_tasks tt ON tt.org_id = c.org_id AND tt.task_id = c.task_id
+    WHERE c.label = 'problem' AND COALESCE(c.state, '') <> 'resolved' AND c.archived_at IS NULL
+), monthly AS (
+    SELECT org_id, tag_id, month_start, {", ".join(f"SUM({c}) AS {c}" for c in _ACTIVITY_COUNTS)}
+    FROM events
+    WHERE month_start IS NOT NULL
+    GROUP BY org_id, tag_id, month_start
+), snapshots AS (
+    -- snapshot_date is loaded_at's UTC day: the month comes from loaded_at, as above
+    SELECT h.org_id, h.tag_id, h.snapshot_date, {_month("h.loaded_at")} AS month_start,
+           {", ".join(f"h.{k}" for k in _STATS)},
+           ROW_NUMBER() OVER (PARTITION BY h.org_id, h.tag_id, {_month("h.loaded_at")}
+                              ORDER BY h.snapshot_date DESC, h.loaded_at DESC) AS newest_first
+    FROM {{{TAG_STATISTICS_HISTORY}}} h
+), months AS (
+    SELECT org_id, tag_id, month_start FROM monthly
+    UNION
+    SELECT org_id, tag_id, month_start FROM snapshots WHERE newest_first = 1
+)
+SELECT
+    t.org_id,
+    t.id AS tag_id,
+    t.title,
+    m.month_start,
+    CAST(SUM(COALESCE(a.templates_created, 0)) {_RUNNING} AS BIGINT) AS templates_tagged,
+    CAST(SUM(COALESCE(a.processes_launched, 0)) {_RUNNING} AS BIGINT) AS processes_tagged,
+    {", ".join(f"CAST(COALESCE(a.{c}, 0) AS BIGINT) AS {c}" for c in _ACTIVITY_COUNTS[1:])},
+    CAST(a.tasks_completed_on_time AS DOUBLE PRECISION)
+        / NULLIF(CAST(a.tasks_completed_with_deadline AS DOUBLE PRECISION), 0) AS on_time_share,
+    s.snapshot_date AS history_snapshot_date,
+    {", ".join(f"s.{k} AS history_{_PLURAL[k]}" for k in _STATS)}
+FROM months m
+JOIN {{tags}} t ON t.org_id = m.org_id AND t.id = m.tag_id
+LEFT JOIN monthly a ON a.org_id = m.org_id AND a.tag_id = m.tag_id AND a.month_start = m.month_start
+LEFT JOIN snapshots s ON s.org_id = m.org_id AND s.tag_id = m.tag_id AND s.month_start = m.month_start
+    AND s.newest_first = 1
+""",
+)
+
 WORKFLOW_VIEWS: Tuple[View, ...] = (TASK_PERFORMANCE, PROCESS_CYCLE_TIMES, TEMPLATE_USAGE, MEMBER_WORKLOAD)
 
 VIEWS: Tuple[View, ...] = (TAG_USAGE, TAG_STATISTICS_CHECK, GROUP_MEMBERSHIP, MEMBER_DIRECTORY,
-                           GROUP_SUMMARY) + WORKFLOW_VIEWS
+                           GROUP_SUMMARY) + WORKFLOW_VIEWS + (TAG_ACTIVITY,)
 
 
 def _stub(table: str) -> str:
     """An empty relation with the columns the views read from `table`."""
     columns = ", ".join(f"CAST(NULL AS {sql_type}) AS {name}" for name, sql_type in STUB_COLUMNS[table])
-    return f"(SELECT {columns} WHERE 1 = 0)"
+    return f"(SELECT {columns} FROM (SELECT 1 AS one) AS no_rows WHERE 1 = 0)"
 
 
 def _relation(client, table: str, columns: Dict[str, object]) -> str:
@@ -567,13 +716,23 @@ def _relation(client, table: str, columns: Dict[str, object]) -> str:
     return qualified
 
 
-def render_view(view: View, client, existing: Dict[str, Dict[str, object]]) -> str:
-    """The SELECT of `view` with every table placeholder replaced (all required tables exist)."""
-    relations = {
-        table: _relation(client, table, existing[table]) if table in existing else _stub(table)
-        for table in view.required + view.optional
-    }
-    return view.sql.format(**relations).strip()
+def _placeholder(table: str, columns: Dict[str, object]) -> str:
+    """`_relation` for sqlglot to rewrite (pipelines/dialects.py puts the destination's name in)."""
+    if MISSING_SINCE in columns:
+        return f"(SELECT * FROM {PLACEHOLDER}.{table} WHERE {MISSING_SINCE} IS NULL)"
+    return f"{PLACEHOLDER}.{table}"
+
+
+def render_view(view: View, client, existing: Dict[str, Dict[str, object]], dialect: Optional[str] = None) -> str:
+    """The SELECT of `view` with every table placeholder replaced (all required tables exist):
+    as written (DuckDB, PostgreSQL) when `dialect` is None, else generated for it by sqlglot."""
+    tables = view.required + view.optional
+    if dialect is None:
+        relations = {t: _relation(client, t, existing[t]) if t in existing else _stub(t) for t in tables}
+        return view.sql.format(**relations).strip()
+    relations = {t: _placeholder(t, existing[t]) if t in existing else _stub(t) for t in tables}
+    paths = {t: client.make_qualified_table_name_path(t, quote=False) for t in existing}
+    return to_dialect(view.sql.format(**relations), dialect, paths)
 
 
 def existing_tables(job_client: Any, tables: Sequence[str]) -> Dict[str, Dict[str, object]]:
@@ -581,16 +740,20 @@ def existing_tables(job_client: Any, tables: Sequence[str]) -> Dict[str, Dict[st
     return {name: columns for name, columns in job_client.get_storage_tables(tables) if columns}
 
 
-def create_views(pipeline: dlt.Pipeline, views: Sequence[View] = VIEWS) -> List[str]:
+def create_views(pipeline: dlt.Pipeline, views: Sequence[View] = VIEWS, dialect: Optional[str] = None) -> List[str]:
     """(Re)create the reporting views whose tables exist; returns the names created.
 
     Destinations without SQL views (filesystem) and views whose tables are not
     loaded yet are skipped. Each view is dropped and created in one transaction:
-    PostgreSQL's CREATE OR REPLACE cannot change a view's columns.
+    PostgreSQL's CREATE OR REPLACE cannot change a view's columns. Destinations other than
+    DuckDB and PostgreSQL get each view rewritten by sqlglot for their dialect; `dialect`
+    forces that rewrite (the tests run it on DuckDB and PostgreSQL, where it can be checked).
     """
     job_client = pipeline.destination_client()
     if not is_sql_client(job_client):  # no SQL views (filesystem)
         return []
+    own = job_client.capabilities.sqlglot_dialect
+    dialect = dialect or (None if own in NATIVE else own)
     needed = sorted({t for view in views for t in view.required + view.optional})
     with job_client:
         existing = existing_tables(job_client, needed)
@@ -601,10 +764,11 @@ def create_views(pipeline: dlt.Pipeline, views: Sequence[View] = VIEWS) -> List[
                 continue
             name = client.make_qualified_table_name(view.name)
             try:
+                select = render_view(view, client, existing, dialect)
                 with client.begin_transaction():
                     client.execute_sql(f"DROP VIEW IF EXISTS {name}")
-                    client.execute_sql(f"CREATE VIEW {name} AS\n{render_view(view, client, existing)}")
-            except DatabaseException as error:  # the data is loaded; a dialect we do not test may differ
+                    client.execute_sql(f"CREATE VIEW {name} AS\n{select}")
+            except (DatabaseException, SqlglotError) as error:  # the data is loaded; a dialect we do not test may differ
                 logger.warning("view %s not created on %s: %s", view.name, pipeline.destination.destination_name,
                                str(error).splitlines()[0] if str(error) else type(error).__name__)
                 continue

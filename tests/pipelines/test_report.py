@@ -27,7 +27,7 @@ ORG_ID = "7a11f5de" + "0" * 24
 IMG = "<img src=x onerror=alert(1)>"
 SCRIPT = "</script><script>alert(2)</script>"
 LOADED = ["members", "groups", "tags", "templates", "processes", "tasks"]
-CHARTS = ["chart-tags", "chart-on-time", "chart-overdue", "chart-templates", "chart-late-steps"]
+CHARTS = ["chart-tags", "chart-tag-trend", "chart-on-time", "chart-overdue", "chart-templates", "chart-late-steps"]
 
 
 def demo_org() -> SyntheticOrg:
@@ -225,3 +225,29 @@ def test_on_time_trend_is_weekly_then_monthly():
 
 def test_labels_are_shortened_and_kept_apart():
     assert unique_labels(["Audit", "Audit", None, "x" * 60], width=10) == ["Audit", "Audit (2)", "(untitled)", "xxxxxxxxx…"]
+
+
+def test_tag_usage_over_time_falls_back_on_launches_per_month_before_a_second_load_day(report, org):
+    """One load: one history day, so the chart is the launches per month of today's tagged
+    processes, counted here from the simulator's runs and tag links."""
+    from pipelines.report_data import duckdb_views, read_report
+    from tests.workflow.test_workflow import _ts, both_walks
+
+    with duckdb_views(report[1], "tallyfy") as query:
+        trend = read_report(query).tag_trend
+    assert (trend.source, trend.days) == ("launches", 1)
+    titles = {t["id"]: t["title"] for t in org.served("tags", query={"all": "true"})}
+    launches = {}
+    for run in both_walks(org, "runs", [], "too"):
+        started = _ts(run["started_at"] or run["created_at"])
+        for link in org.tag_links.get(("runs", run["id"]), ()):
+            per_month = launches.setdefault(link["tag_id"], {})
+            month = date(started.year, started.month, 1)
+            per_month[month] = per_month.get(month, 0) + 1
+    top = sorted(launches, key=lambda t: (-sum(launches[t].values()), titles[t], t))[:8]
+    first, last = min(m for t in top for m in launches[t]), max(m for t in top for m in launches[t])
+    months = [date(y, m, 1) for y in range(first.year, last.year + 1) for m in range(1, 13)
+              if first <= date(y, m, 1) <= last]
+    assert [(line.label, line.points) for line in trend.lines] == [
+        (label, [(m, launches[t].get(m, 0)) for m in months]) for label, t in zip(unique_labels([titles[t] for t in top]), top)]
+    assert len(trend.lines) == 8 and sum(v for line in trend.lines for _, v in line.points) > 8

@@ -26,6 +26,7 @@ DIRECTORY = ["members", "groups", "tags"]
 LOADED = DIRECTORY + ["templates", "processes", "tasks"]
 DIRECTORY_VIEWS = ["tag_usage", "tag_statistics_check", "group_membership", "member_directory", "group_summary"]
 WF_VIEWS = ["task_performance", "process_cycle_times", "template_usage", "member_workload"]
+TAG_ACTIVITY = ["tag_activity"]  # after the workflow views; tests/pipelines/test_tag_activity.py
 KEYS = {"task_performance": ("org_id", "task_id"), "process_cycle_times": ("org_id", "process_id"),
         "template_usage": ("org_id", "template_id"), "member_workload": ("org_id", "member_id")}
 DAY = 86400.0
@@ -231,7 +232,7 @@ def test_each_workflow_view_equals_the_simulator_data(orgs, tmp_path, destinatio
     with Simulator(orgs=orgs, token=TOKEN) as server:
         loader = Loader(server, tmp_path, destination)
         pipeline, _ = loader.run(resources=LOADED)
-        assert create_views(pipeline) == DIRECTORY_VIEWS + WF_VIEWS
+        assert create_views(pipeline) == DIRECTORY_VIEWS + WF_VIEWS + TAG_ACTIVITY
         got = assert_workflow_views(loader, orgs)
     tasks = got["task_performance"]
     # the data covers what each rule decides
@@ -281,20 +282,20 @@ def test_views_of_missing_workflow_tables_are_skipped_or_answer_empty(orgs, tmp_
     with Simulator(orgs=orgs, token=TOKEN) as server:
         loader = Loader(server, tmp_path, destination)
         pipeline, _ = loader.run(resources=DIRECTORY)
-        assert create_views(pipeline) == DIRECTORY_VIEWS  # no workflow table: no workflow view
+        assert create_views(pipeline) == DIRECTORY_VIEWS + TAG_ACTIVITY  # no workflow table: no workflow view
         pipeline, _ = loader.run(resources=["templates"])
-        assert create_views(pipeline) == DIRECTORY_VIEWS + ["template_usage"]  # processes stand in empty
+        assert create_views(pipeline) == DIRECTORY_VIEWS + ["template_usage"] + TAG_ACTIVITY  # processes stand in empty
         usage = view_rows(loader, "template_usage")
         assert len(usage) == sum(len(o.values("checklists")) for o in orgs)
         assert all(r["launches"] == 0 and r["unused_last_30_days"] and r["last_launched_at"] is None
                    and r["median_cycle_time_days"] is None for r in usage.values())
         pipeline, _ = loader.run(resources=["processes"])
-        assert create_views(pipeline) == DIRECTORY_VIEWS + ["process_cycle_times", "template_usage"]
+        assert create_views(pipeline) == DIRECTORY_VIEWS + ["process_cycle_times", "template_usage"] + TAG_ACTIVITY
         cycles = view_rows(loader, "process_cycle_times")  # tasks stand in empty
         assert cycles and all(r["tasks_total"] == 0 and r["open_problems"] == 0 for r in cycles.values())
         assert_view_equals(loader, "template_usage", orgs)
         pipeline, _ = loader.run(resources=["tasks"])
-        assert create_views(pipeline) == DIRECTORY_VIEWS + WF_VIEWS
+        assert create_views(pipeline) == DIRECTORY_VIEWS + WF_VIEWS + TAG_ACTIVITY
         assert_workflow_views(loader, orgs)
 
 
@@ -304,11 +305,11 @@ def test_an_org_with_no_workflow_gets_no_view_or_empty_rows(orgs, tmp_path, dest
     with Simulator(orgs=[empty], token=TOKEN) as server:
         loader = Loader(server, tmp_path, destination, pipeline_name="empty_only")
         pipeline, _ = loader.run(resources=LOADED)
-        assert create_views(pipeline) == DIRECTORY_VIEWS  # no workflow row: no workflow table, no view
+        assert create_views(pipeline) == DIRECTORY_VIEWS + TAG_ACTIVITY  # no workflow row: no workflow table, no view
     with Simulator(orgs=[empty, orgs[1]], token=TOKEN) as server:  # next to an org with work
         loader = Loader(server, tmp_path, destination, pipeline_name="with_work", dataset_name="with_work")
         pipeline, _ = loader.run(resources=LOADED)
-        assert create_views(pipeline) == DIRECTORY_VIEWS + WF_VIEWS
+        assert create_views(pipeline) == DIRECTORY_VIEWS + WF_VIEWS + TAG_ACTIVITY
         got = assert_workflow_views(loader, [empty, orgs[1]])
     for view, rows in got.items():
         mine = {k: r for k, r in rows.items() if k[0] == empty_id}
@@ -320,7 +321,7 @@ def test_an_org_with_no_workflow_gets_no_view_or_empty_rows(orgs, tmp_path, dest
 
 
 def test_the_workflow_views_are_part_of_every_load():
-    assert [v.name for v in VIEWS] == DIRECTORY_VIEWS + WF_VIEWS
+    assert [v.name for v in VIEWS] == DIRECTORY_VIEWS + WF_VIEWS + TAG_ACTIVITY
     assert [v.name for v in WORKFLOW_VIEWS] == WF_VIEWS
     for view in WORKFLOW_VIEWS:
         for table in view.optional:  # a missing optional table stands in empty: its stub exists
@@ -336,7 +337,7 @@ def test_tallyfy_load_lists_and_creates_the_workflow_views(orgs, tmp_path, capsy
             "--resources", ",".join(LOADED), "--duckdb-file", str(db_path),
             "--pipelines-dir", str(tmp_path / "command_pipelines")]
         assert main(argv) == 0, capsys.readouterr().err
-        assert f"views: {', '.join(DIRECTORY_VIEWS + WF_VIEWS)}" in capsys.readouterr().out.splitlines()
+        assert f"views: {', '.join(DIRECTORY_VIEWS + WF_VIEWS + TAG_ACTIVITY)}" in capsys.readouterr().out.splitlines()
         loader = Loader(server, tmp_path, dlt.destinations.duckdb(credentials=str(db_path)))
         assert_workflow_views(loader, orgs)
 
