@@ -32,7 +32,7 @@ from tallyfy_source.shape.columns import (COMMENT_COLUMNS, GROUP_GUEST_COLUMNS, 
                                    PROCESS_COLUMNS, TASK_ASSIGNEE_COLUMNS, TASK_COLUMNS, TEMPLATE_COLUMNS)
 from tallyfy_source.read.deletes import MISSING_SINCE_COLUMN as MISSING_SINCE
 from tallyfy_source.destinations import is_sql_client
-from tallyfy_source.history import HISTORY_COLUMNS, TAG_STATISTICS_HISTORY
+from tallyfy_source.directory.history import HISTORY_COLUMNS, TAG_STATISTICS_HISTORY
 
 from .dialects import NATIVE, PLACEHOLDER, to_dialect
 
