@@ -27,11 +27,38 @@ def causes(error: BaseException) -> Iterator[BaseException]:
         current = nested if isinstance(nested, BaseException) else (current.__cause__ or current.__context__)
 
 
+#: DuckDB's message when another process has the file open: "Could not set lock on file "X":
+#: Conflicting lock is held in /usr/bin/python3 (PID 4242) by user ..."
+_DUCKDB_LOCK = re.compile(r'lock on file "(?P<file>[^"]+)".*?held in (?P<program>.*?) \(PID (?P<pid>\d+)\)', re.S)
+
+
+def _command_of(pid: str, program: str) -> str:
+    """The command line of a running pid (Linux /proc), else the program DuckDB named."""
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as handle:
+            return handle.read().replace(b"\0", b" ").decode(errors="replace").strip() or program
+    except OSError:
+        return program
+
+
+def locked_database(error: BaseException) -> str:
+    """One sentence for a DuckDB file another process holds (a notebook, a DuckDB shell, another
+    load): who holds it and what to do; empty when `error` is something else."""
+    found = _DUCKDB_LOCK.search(str(error))
+    if not found:
+        return ""
+    return (f"the DuckDB file {found['file']} is open in another process, pid {found['pid']}"
+            f" ({_command_of(found['pid'], found['program'])}): close it there (or wait for that load"
+            " to end), then run again")
+
+
 def one_line_reason(error: BaseException) -> str:
     chain = list(causes(error))
     for e in chain:
         if isinstance(e, TallyfyError):
             return _first_line(e)
+        if locked_database(e):
+            return locked_database(e)
     for e in chain:
         if isinstance(e, ConfigFieldMissingException):
             for field in getattr(e, "fields", []) or []:

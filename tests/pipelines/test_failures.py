@@ -210,3 +210,30 @@ def test_when_some_orgs_fail_the_summary_is_printed(two_orgs, tmp_path, capsys):
     assert command(two_orgs, tmp_path, [ORG_A, ORG_B], "--resources", "tags") == 1
     out = capsys.readouterr().out
     assert "tags" in out and f"destination: duckdb, dataset: tallyfy, at {tmp_path / 'tallyfy_data.duckdb'}" in out
+
+
+def test_a_duckdb_file_another_process_holds_is_one_line_naming_it(two_orgs, tmp_path, capsys):
+    """A notebook, a DuckDB shell or another load with the file open: DuckDB refuses the lock.
+    The command says which process holds which file and what to do, in one line; nothing is
+    loaded, and the file is as the holder has it."""
+    import subprocess
+    import sys
+
+    db = tmp_path / "tallyfy_data.duckdb"
+    holder = subprocess.Popen([sys.executable, "-c", "import duckdb, sys, time; c = duckdb.connect(sys.argv[1]);"
+                               " c.execute('CREATE TABLE held (x INT)'); print('ready', flush=True); time.sleep(60)",
+                               str(db)], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "ready"
+        code = command(two_orgs, tmp_path, [ORG_A])
+        err = capsys.readouterr().err.strip().splitlines()
+    finally:
+        holder.kill()
+        holder.wait()
+    assert code == 1
+    assert len(err) == 1, err
+    assert err[0] == (f"tallyfy-load: the DuckDB file {db} is open in another process, pid {holder.pid}"
+                      f" ({sys.executable} -c import duckdb, sys, time; c = duckdb.connect(sys.argv[1]);"
+                      " c.execute('CREATE TABLE held (x INT)'); print('ready', flush=True); time.sleep(60)"
+                      f" {db}): close it there (or wait for that load to end), then run again"), err[0]
+    assert data_tables(tmp_path) == []
