@@ -75,7 +75,9 @@ def not_a(error: ConfigValueCannotBeCoercedException) -> str:
     """dlt could not read a configured value as its type (e.g. SOURCES__TALLYFY__SWEEP_INTERVAL_HOURS
     =daily). The value is not echoed: the field could be a secret."""
     kind = getattr(error.hint, "__name__", str(error.hint))
-    kind = {"float": "a number", "int": "a whole number", "bool": "true or false"}.get(kind, f"of type {kind}")
+    kind = {"float": "a number", "int": "a whole number", "bool": "true or false",
+            "dict": "a table of names and values (a [section] in TOML, a JSON object in an environment variable)",
+            }.get(kind, f"of type {kind}")
     return (f"the configured {error.field_name} is not {kind}: fix its value in the environment"
             " (e.g. SOURCES__TALLYFY__...) or in .dlt/config.toml")
 

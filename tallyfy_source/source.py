@@ -4,7 +4,7 @@ assembled: the directory (`directory/`) and the workflow (`workflow/`), both ove
 proves deletions). Nothing else happens here.
 """
 
-from typing import Any, List, Optional, Sequence
+from typing import Any, Dict, List, Optional, Sequence
 
 import dlt
 from dlt.sources import DltResource
@@ -25,7 +25,7 @@ from tallyfy_source.validation import (
     check_requests_per_minute,
     check_resources,
     check_sweep_interval_hours,
-    check_token,
+    tokens_by_org,
     org_ids_from,
 )
 from tallyfy_source.workflow.activity import check_start_date
@@ -43,7 +43,8 @@ def select_resources(source: Any, names: Optional[Sequence[str]]) -> Any:
 @dlt.source(name="tallyfy", section="tallyfy", max_table_nesting=1)
 def tallyfy_source(
     org_id: Any = dlt.config.value,  # str or list of str; dlt 1.31 does not inject Union types
-    access_token: str = dlt.secrets.value,
+    access_token: Optional[str] = dlt.secrets.value,
+    access_tokens: Optional[Dict[str, str]] = dlt.secrets.value,
     base_url: str = DEFAULT_BASE_URL,
     per_page: int = MAX_PER_PAGE,
     full_refresh: bool = False,
@@ -63,7 +64,9 @@ def tallyfy_source(
 
     Args:
         org_id: one org id, a list, a comma-separated string or a JSON list.
-        access_token: a Tallyfy REST API token (secret).
+        access_token: a Tallyfy REST API token (secret), for every org without its own.
+        access_tokens: a table org id -> that org's token (secret): a Tallyfy token belongs to
+            one user in one org. Each token gets its own session and request budget.
         base_url: the API root; `https://go.tallyfy.com/api` for the real service.
         per_page: page size asked for on every request (1..100).
         full_refresh: ignore the stored cursors and read everything.
@@ -86,13 +89,17 @@ def tallyfy_source(
     """
     org_ids = org_ids_from(org_id)
     start_date = check_start_date(activity_start_date)
-    token = check_token(access_token)
+    tokens = tokens_by_org(org_ids, access_token, access_tokens)
     url = check_base_url(base_url)
     page_size = check_per_page(per_page)
-    budget = RequestBudget.shared(url, check_requests_per_minute(requests_per_minute))
-    session = make_session(timeout=check_request_timeout(request_timeout), max_attempts=check_max_attempts(max_attempts),
-                           budget=budget)
-    client = make_client(url, token, session=session)
+    per_minute = check_requests_per_minute(requests_per_minute)
+    timeout, attempts = check_request_timeout(request_timeout), check_max_attempts(max_attempts)
+    by_token = {}  # one session and budget per token: orgs that share a token share its budget
+    for token in dict.fromkeys(tokens.values()):
+        session = make_session(timeout=timeout, max_attempts=attempts,
+                               budget=RequestBudget.shared(url, per_minute, token=token))
+        by_token[token] = make_client(url, token, session=session)
+    clients = {org: by_token[token] for org, token in tokens.items()}
     options = ReadOptions(
         per_page=page_size,
         concurrency=check_concurrency(concurrency),
@@ -101,8 +108,8 @@ def tallyfy_source(
         sweep_interval_hours=check_sweep_interval_hours(sweep_interval_hours),
         deleted_records=check_deleted_records(deleted_records),
     )
-    run = Run(client, options, org_ids, reports)
-    feed = WorkflowFeed(client, options)  # one feed read per org and run, shared by the workflow resources
+    run = Run(clients, options, org_ids, reports)
+    feed = WorkflowFeed(clients, options)  # one feed read per org and run, shared by the workflow resources
     return ([endpoint_resource(run, endpoint) for endpoint in ENDPOINTS.values()]
             + [workflow_resource(run, kind, feed) for kind in KINDS.values()]
             + [activity_resource(run, start_date)])

@@ -7,7 +7,7 @@ import ipaddress
 import json
 import math
 import re
-from typing import Iterable, List, Optional, Sequence, Union
+from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Union
 from urllib.parse import SplitResult, urlsplit
 
 from dlt.common.typing import ConfigValueSentinel
@@ -57,6 +57,37 @@ def check_token(token: Optional[str]) -> str:
     if token is None or not str(token).strip():
         raise ConfigError(NO_TOKEN)
     return str(token).strip()
+
+
+def tokens_by_org(org_ids: List[str], access_token: Any, access_tokens: Any) -> Dict[str, str]:
+    """Each org's token: its own from `access_tokens` (a table org id -> token: a Tallyfy token
+    belongs to one user in one org), else `access_token`. Refused before any request: an org
+    with neither, a table that is not one, a token that is empty. Tokens are never echoed."""
+    if access_tokens is None or isinstance(access_tokens, ConfigValueSentinel):
+        own: Dict[str, Any] = {}
+    elif isinstance(access_tokens, str):
+        try:
+            own = json.loads(access_tokens)
+        except ValueError:
+            own = None  # type: ignore[assignment]
+    else:
+        own = access_tokens
+    if not isinstance(own, Mapping):
+        raise ConfigError("access_tokens is not a table of org id -> token: write it as [sources.tallyfy.access_tokens]"
+                          " in .dlt/secrets.toml, or SOURCES__TALLYFY__ACCESS_TOKENS as a JSON object")
+    own = {str(k).strip(): v for k, v in own.items()}
+    default = None if access_token is None or isinstance(access_token, ConfigValueSentinel) else access_token
+    out = {}
+    for org_id in org_ids:
+        token = own.get(org_id, default)
+        if token is None or not str(token).strip():
+            if org_id in own:
+                raise ConfigError(f"the access token of org {org_id} in access_tokens is empty")
+            raise ConfigError(NO_TOKEN if not own else
+                              f"no access token for org {org_id}: add it under [sources.tallyfy.access_tokens]"
+                              " in .dlt/secrets.toml, or set access_token for the orgs without their own")
+        out[org_id] = str(token).strip()
+    return out
 
 
 def _is_loopback(host: str) -> bool:

@@ -9,6 +9,7 @@ window more than a sixth of that: a server counting over either window never
 answers 429. A small margin absorbs the gap between sending and arrival.
 """
 
+import hashlib
 import threading
 import time
 from collections import deque
@@ -59,10 +60,12 @@ class RequestBudget:
     _shared_lock = threading.Lock()
 
     @classmethod
-    def shared(cls, api: str, per_minute: int) -> "RequestBudget":
-        """The process-wide budget for one API root and rate."""
+    def shared(cls, api: str, per_minute: int, token: str = "") -> "RequestBudget":
+        """The process-wide budget for one API root, token and rate (Tallyfy limits each token's
+        user; the token itself is not kept, only a digest of it)."""
+        key = (api, hashlib.sha256(token.encode()).hexdigest()[:16] if token else "", per_minute)
         with cls._shared_lock:
-            budget = cls._shared.get((api, per_minute))
+            budget = cls._shared.get(key)
             if budget is None:
-                budget = cls._shared[(api, per_minute)] = cls(per_minute)
+                budget = cls._shared[key] = cls(per_minute)
             return budget

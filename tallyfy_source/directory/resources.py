@@ -37,7 +37,7 @@ def as_arrow_table(endpoint: Endpoint) -> Callable[[List[Dict[str, Any]]], Any]:
 
 def endpoint_rows(run: Run, endpoint: Endpoint) -> Iterator[Any]:
     """Pages of rows of one endpoint for every org, then the rows that record deletions."""
-    client, options = run.client, run.options
+    options = run.options
     as_table = as_arrow_table(endpoint)
     state = dlt.current.resource_state()
 
@@ -45,7 +45,8 @@ def endpoint_rows(run: Run, endpoint: Endpoint) -> Iterator[Any]:
         org_id, now = org.org_id, org.now
         kept = DirectoryOrgState(state, org_id)
         cursor = Cursor() if options.full_refresh else Cursor.from_state(kept.cursor)
-        read = EndpointRead(client, endpoint, org_id, options, cursor, full_read_due(options, kept.last_sweep, now))
+        read = EndpointRead(org.client, endpoint, org_id, options, cursor,
+                            full_read_due(options, kept.last_sweep, now))
         org.add(read.report)
         for rows in read.rows():
             if endpoint.resource == TAGS.resource and rows:  # before the Arrow conversion

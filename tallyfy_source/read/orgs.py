@@ -9,7 +9,7 @@ an error that would fail every org the same way (a bad token) stops the run.
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
-from typing import Any, Callable, Dict, Iterable, Iterator, List, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, Iterable, Iterator, List, Mapping, Optional, Sequence, Tuple
 
 import requests
 
@@ -58,16 +58,17 @@ def full_read_due(options: ReadOptions, last_sweep: Optional[str], now: datetime
 
 @dataclass(frozen=True)
 class Run:
-    """One run of the source, what every resource reads with: the client (session, budget),
-    the options, the orgs, and the list that receives each read's report (None: not kept)."""
+    """One run of the source, what every resource reads with: each org's client (session and
+    request budget: one per token, orgs sharing a token share it), the options, the orgs, and
+    the list that receives each read's report (None: not kept)."""
 
-    client: Any
+    clients: Mapping[str, Any]
     options: ReadOptions
     org_ids: Sequence[str]
     reports: Optional[List[ReadReport]] = None
 
     def each_org(self, resource: str, read: Callable[["OrgRun"], Iterator[Any]]) -> Iterator[Any]:
-        return each_org(self.org_ids, resource, read, self.reports)
+        return each_org(self.org_ids, resource, read, self.reports, self.clients)
 
 
 @dataclass
@@ -78,6 +79,7 @@ class OrgRun:
     org_id: str
     now: datetime
     sink: Optional[List[ReadReport]] = None  # the run's list of reports (the summary, progress)
+    client: Any = None  # the org's client (its token's session and budget)
     report: Optional[ReadReport] = None
     blame: Optional[Callable[[], ReadReport]] = None
 
@@ -95,11 +97,11 @@ class OrgRun:
 
 
 def each_org(org_ids: Sequence[str], resource: str, read: Callable[[OrgRun], Iterator[Any]],
-             reports: Optional[List[ReadReport]] = None) -> Iterator[Any]:
+             reports: Optional[List[ReadReport]] = None, clients: Optional[Mapping[str, Any]] = None) -> Iterator[Any]:
     """THE per-org loop: `read(org)` for every org in turn, its reports added to `reports`; an
     org whose read fails (`READ_FAILURES`) is logged on its report and skipped."""
     for org_id in org_ids:
-        org = OrgRun(org_id, datetime.now(timezone.utc), reports)
+        org = OrgRun(org_id, datetime.now(timezone.utc), reports, client=(clients or {}).get(org_id))
         try:
             yield from read(org)
         except READ_FAILURES as error:

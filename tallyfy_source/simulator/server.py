@@ -86,6 +86,9 @@ class Simulator(Answers):
         if len(self.orgs) != len(orgs):
             raise ValueError("org ids must be unique")
         self.token = token or ("sim-token-" + (list(self.orgs)[0][:16] if self.orgs else "none"))
+        #: org id -> a token of a user of that org alone (Tallyfy's tokens belong to one user in one
+        #: org): it reads that org and is refused (403) on the others; `token` reads every org
+        self.org_tokens: Dict[str, str] = {}
         for name, value in vars(DEFAULT).items():  # the serving switches, documented by default
             setattr(self, name, value)
         self.honour_sort = honour_sort
@@ -208,8 +211,11 @@ class Simulator(Answers):
         if not entry["accepts_json"]:
             return error(406, "Send Accept: application/json.", "NOT_ACCEPTABLE")
         scheme, _, token = (request.headers.get("Authorization") or "").partition(" ")
-        if scheme.lower() != "bearer" or token.strip() != self.token:
+        scope = {t: org for org, t in self.org_tokens.items()}
+        token = token.strip()
+        if scheme.lower() != "bearer" or (token != self.token and token not in scope):
             return error(401, "Unauthenticated.", "UNAUTHENTICATED")
+        entry["token_org"] = scope.get(token)  # a token of one org's user reads that org only
         limited, rl_headers = self.limiter.admit(self.rate_limit_per_minute, self.rate_limit_burst_seconds)
         if limited is not None:
             limited.headers.update(rl_headers)
@@ -221,19 +227,21 @@ class Simulator(Answers):
     def _route(self, request: Request, route: Optional[Route], entry: Dict[str, Any]) -> Reply:
         if route is None:
             return error(404, "The requested endpoint was not found.", "ENDPOINT_NOT_FOUND")
+        mine = entry.get("token_org")
         if route.kind == "me":
             orgs = [{"id": o.org_id, "name": o.name, "slug": o.org_id[:8]}
-                    for o in self.orgs.values() if o.org_id not in self.forbidden_orgs]
+                    for o in self.orgs.values() if o.org_id not in self.forbidden_orgs and mine in (None, o.org_id)]
             n = len(orgs)
             return Reply(200, {"data": orgs, "meta": {"pagination": {
                 "total": n, "count": n, "per_page": max(n, 1), "current_page": 1, "total_pages": 1,
                 "links": []}}})
         org = self.orgs.get(route.org_id)
-        if route.kind == "org" and org is not None and route.org_id not in self.forbidden_orgs:
+        readable = route.org_id not in self.forbidden_orgs and mine in (None, route.org_id)
+        if route.kind == "org" and org is not None and readable:
             return Reply(200, {"data": {"id": org.org_id, "name": org.name, "slug": org.org_id[:8]}})
         if org is None and self.unknown_org_status == 404:
             return error(404, "No query results for model [Organization]", "RESOURCE_NOT_FOUND")
-        if org is None or route.org_id in self.forbidden_orgs:
+        if org is None or not readable:
             return error(403, "You do not have access to this organization", "FORBIDDEN")
         include = {w.strip() for w in entry["query"].get("with", "").split(",") if w.strip()}
         if route.parent is not None and org.lookup(route.parent_resource, route.parent) is None:

@@ -47,7 +47,7 @@ def activity_rows(run: Run, start_date: Optional[str] = None) -> Iterator[Any]:
     `full_refresh`) reads every event from the day before the newest one the previous sweep
     loaded (`full_refresh`: from the start day), so an event that shows up in the feed after
     newer ones, less than a day late, is loaded by the next sweep at the latest."""
-    client, options = run.client, run.options
+    options = run.options
     states = dlt.current.resource_state().setdefault("orgs", {})
 
     def read_org(org: OrgRun) -> Iterator[Any]:
@@ -60,11 +60,11 @@ def activity_rows(run: Run, start_date: Optional[str] = None) -> Iterator[Any]:
         after = max(start, day_before(since)) if since else start
         if sweep:
             endpoint = replace(ACTIVITY, params={**ACTIVITY.params, "created_after": after})
-            read = EndpointRead(client, endpoint, org_id, options, Cursor(), True)
+            read = EndpointRead(org.client, endpoint, org_id, options, Cursor(), True)
             report, pages = org.add(read.report), read.rows()
         else:
             report = org.add(ReadReport(ACTIVITY.resource, org_id, mode="new events (newest first)"))
-            pages = _counted(feed_pages(client, org_id, after, options.per_page, int(newest_id)), report)
+            pages = _counted(feed_pages(org.client, org_id, after, options.per_page, int(newest_id)), report)
         newest: Optional[datetime] = None
         top = int(newest_id or 0)
         for rows in pages:

@@ -37,7 +37,7 @@ import logging
 import threading
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Callable, Dict, Iterator, List, Optional, Set, Tuple
+from typing import Any, Callable, Dict, Iterator, List, Mapping, Optional, Set, Tuple
 
 import dlt
 from dlt.sources.helpers.rest_client import RESTClient
@@ -83,8 +83,8 @@ class WorkflowFeed:
     """One source instance's feed reads and changed-process answers, shared by the workflow
     resources (parallel threads) under one lock."""
 
-    def __init__(self, client: RESTClient, options: ReadOptions):
-        self.client = client
+    def __init__(self, clients: Mapping[str, RESTClient], options: ReadOptions):
+        self.clients = clients  # each org's client (its token's session and budget)
         self.options = options
         self.lock = threading.RLock()
         self._changes: Dict[Tuple[str, int, str], Changes] = {}
@@ -104,7 +104,7 @@ class WorkflowFeed:
             if org_id in self._failed:  # one failed feed request per org and run is enough
                 raise self._failed[org_id]
             try:
-                newest, day, requests = newest_event(self.client, org_id, self.options.per_page)
+                newest, day, requests = newest_event(self.clients[org_id], org_id, self.options.per_page)
             except Exception as error:
                 self._failed[org_id] = error
                 raise
@@ -134,7 +134,7 @@ class WorkflowFeed:
     def _read(self, org_id: str, after_id: int, after_day: str) -> Changes:
         changes = Changes(newest_id=after_id, newest_day=after_day)
         tasks: Dict[str, Optional[str]] = {}  # task id -> its process when an event names it
-        for page in feed_pages(self.client, org_id, day_before(after_day), self.options.per_page, after_id):
+        for page in feed_pages(self.clients[org_id], org_id, day_before(after_day), self.options.per_page, after_id):
             changes.requests += 1
             for event in page:
                 event_id_ = event_id(event)
@@ -154,7 +154,7 @@ class WorkflowFeed:
             run = run or known.get(task_id)
             if not run:
                 asked = ReadReport(TASKS.resource, org_id)
-                answer = get_one(self.client, TASKS, org_id, task_id, TASKS.params, asked)
+                answer = get_one(self.clients[org_id], TASKS, org_id, task_id, TASKS.params, asked)
                 changes.requests += asked.requests
                 run = answer.get("run_id") if answer is not None else None
                 if not run:
@@ -190,7 +190,7 @@ class WorkflowFeed:
             if key in self._failed_processes:  # retried already: the other consumer fails too
                 raise self._failed_processes[key]
             try:
-                answer = get_one(self.client, PROCESSES, org_id, process_id, PROCESS_WITH, report)
+                answer = get_one(self.clients[org_id], PROCESSES, org_id, process_id, PROCESS_WITH, report)
             except Exception as error:
                 self._failed_processes[key] = error
                 raise
@@ -253,7 +253,7 @@ def incremental_rows(feed: WorkflowFeed, kind: Kind, org_id: str, changes: Chang
                      report: ReadReport, labels: Optional[Callable[[Any], Dict[str, str]]] = None) -> Iterator[Any]:
     """The rows (and removal rows) that bring one kind of one org up to the changes (`labels`:
     the processes' kick-off labels, `kickoff.KickoffLabels`)."""
-    client, mode = feed.client, feed.options.deleted_records
+    client, mode = feed.clients[org_id], feed.options.deleted_records
     endpoint = kind.endpoint
     if kind is TEMPLATE:
         yield from refetched(changes.templates, lambda key: get_one(client, TEMPLATES, org_id, key, TEMPLATES.params, report),
@@ -271,7 +271,7 @@ def _changed_tasks(feed: WorkflowFeed, org_id: str, changes: Changes, now: datet
     """Tasks (+ comments) of the changed processes (from the process's answer, shared with the
     processes resource) and the changed one-off tasks; then what goes: tasks of a read process no
     longer in it, tasks of deleted processes, deleted tasks, and their comments (`comments.py`)."""
-    client, mode = feed.client, feed.options.deleted_records
+    client, mode = feed.clients[org_id], feed.options.deleted_records
     seen = CommentsSeen()
     read_processes: Dict[str, Set[str]] = {}  # process id -> its task ids as served
     for key in sorted(changes.processes):

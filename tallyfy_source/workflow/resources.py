@@ -34,7 +34,7 @@ def _labels(feed: WorkflowFeed, kind: Kind, org_id: str, kept: WorkflowOrgState,
     """The template labels a labelled kind (processes) shapes with; None for the others."""
     if not kind.labelled:
         return None
-    return KickoffLabels(feed.client, org_id, kept.labels, report, reread_all=reread_all, changed=changed)
+    return KickoffLabels(feed.clients[org_id], org_id, kept.labels, report, reread_all=reread_all, changed=changed)
 
 
 def workflow_rows(run: Run, kind: Kind, feed: WorkflowFeed) -> Iterator[Any]:
@@ -62,7 +62,7 @@ def workflow_rows(run: Run, kind: Kind, feed: WorkflowFeed) -> Iterator[Any]:
                     kind.endpoint.resource, org.org_id, report.requests, report.rows_read, report.missing)
 
     def _full(org: OrgRun, kept: WorkflowOrgState) -> Iterator[Any]:
-        read = WorkflowRead(feed.client, kind, org.org_id, options)
+        read = WorkflowRead(org.client, kind, org.org_id, options)
         read.suspects = kept.suspects
         org.add(*read.reports)
         org.blame = read.blame

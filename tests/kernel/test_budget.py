@@ -58,3 +58,13 @@ def test_runs_in_one_process_share_the_budget_of_one_api():
     first = RequestBudget.shared("https://api.example.test/api", 100)
     assert RequestBudget.shared("https://api.example.test/api", 100) is first
     assert RequestBudget.shared("https://other.example.test/api", 100) is not first
+
+
+def test_each_token_has_its_own_shared_budget():
+    """Tallyfy limits each token's user: two tokens on one API root get two budgets, the same
+    token (two sources in one process) the same one."""
+    api = "https://tokens.example.test/api"
+    first = RequestBudget.shared(api, 100, token="token-of-org-a")
+    assert RequestBudget.shared(api, 100, token="token-of-org-a") is first
+    assert RequestBudget.shared(api, 100, token="token-of-org-b") is not first
+    assert RequestBudget.shared(api, 100) is not first

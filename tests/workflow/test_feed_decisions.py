@@ -9,6 +9,8 @@ where the feed read stops (`feed.feed_pages`), what an event says changed
 import copy
 from typing import Any, Dict, List, Optional
 
+from collections import defaultdict
+
 import pytest
 
 from tallyfy_source.workflow import changes as workflow_incremental
@@ -24,6 +26,11 @@ from tallyfy_source.api.endpoints import ACTIVITY, TASKS, TEMPLATES
 from tests.kernel.test_read_decisions import FakeResponse, ScriptedClient, page_body
 
 PER_PAGE = 3
+
+
+def every_org(client):
+    """The feed's clients when every org of a test reads through the one scripted client."""
+    return defaultdict(lambda: client)
 
 
 class HookedClient(ScriptedClient):
@@ -186,7 +193,7 @@ def feed_of(pages: Dict[int, List[Any]], answers: Dict[str, Any]) -> tuple:
             return FakeResponse(status=404, body=NOT_FOUND, path=f"/api/{path}")
         return FakeResponse(body={"data": answers[key]}, path=f"/api/{path}")
     client = HookedClient(answer)
-    return WorkflowFeed(client, ReadOptions(per_page=PER_PAGE)), client
+    return WorkflowFeed(every_org(client), ReadOptions(per_page=PER_PAGE)), client
 
 
 def task_event(i: int, task: str, run: Optional[str] = None) -> Dict[str, Any]:
@@ -426,7 +433,7 @@ def refused(path, params):
 
 def test_a_failed_feed_fails_every_resource_of_the_org_without_asking_again():
     client = HookedClient(refused)
-    feed = WorkflowFeed(client, ReadOptions(per_page=PER_PAGE))
+    feed = WorkflowFeed(every_org(client), ReadOptions(per_page=PER_PAGE))
     for call in (lambda: feed.changes("o", 1, "2026-10-30", ReadReport("p", "o")),
                  lambda: feed.changes("o", 1, "2026-10-30", ReadReport("t", "o")),
                  lambda: feed.newest("o", ReadReport("t", "o"))):
@@ -435,7 +442,7 @@ def test_a_failed_feed_fails_every_resource_of_the_org_without_asking_again():
         assert failure.value.status == 403
     assert len(client.asked) == 1
     client2 = HookedClient(refused)
-    feed = WorkflowFeed(client2, ReadOptions(per_page=PER_PAGE))
+    feed = WorkflowFeed(every_org(client2), ReadOptions(per_page=PER_PAGE))
     for _ in range(2):
         with pytest.raises(TallyfyAPIError):
             feed.newest("o", ReadReport("t", "o"))
@@ -456,7 +463,7 @@ def test_the_newest_event_without_a_time_takes_the_servers_day():
         body = page_body([{"id": 4, "created_at": None}] if params.get("x") is None else [], 1, 1, PER_PAGE)
         return FakeResponse(body=body, headers={"Date": "Tue, 03 Nov 2026 23:59:00 GMT"}, path=f"/api/{path}")
     client = HookedClient(answer)
-    feed = WorkflowFeed(client, ReadOptions(per_page=PER_PAGE))
+    feed = WorkflowFeed(every_org(client), ReadOptions(per_page=PER_PAGE))
     report = ReadReport("t", "o", requests=3)
     assert feed.newest("o", report) == (4, "2026-11-03")
     assert report.requests == 4 and client.asked == [("organizations/o/activity-feeds", dict(
@@ -465,7 +472,7 @@ def test_the_newest_event_without_a_time_takes_the_servers_day():
     def empty(path, params):
         return FakeResponse(body=page_body([], 0, 1, PER_PAGE), headers={"Date": "Wed, 04 Nov 2026 01:00:00 GMT"},
                             path=f"/api/{path}")
-    feed = WorkflowFeed(HookedClient(empty), ReadOptions(per_page=PER_PAGE))
+    feed = WorkflowFeed(every_org(HookedClient(empty)), ReadOptions(per_page=PER_PAGE))
     assert feed.newest("o", ReadReport("t", "o")) == (0, "2026-11-04")
 
 
@@ -532,7 +539,7 @@ def incremental(monkeypatch, loaded: Dict[str, List[Dict[str, Any]]], upstream: 
         assert org == "o" and mode == "delete"
         return [dict(r) for r in loaded.get(table, []) if str(r.get(column)) in {str(v) for v in values}]
     monkeypatch.setattr(workflow_incremental, "loaded_where", loaded_where)
-    feed = feed or WorkflowFeed(upstream.client, ReadOptions(per_page=PER_PAGE))
+    feed = feed or WorkflowFeed(every_org(upstream.client), ReadOptions(per_page=PER_PAGE))
     kind = KINDS[resource]
     report = ReadReport(resource, "o", rows_read=7, missing=2)  # counts add to what the report holds
     items = list(incremental_rows(feed, kind, "o", changes, datetime(2026, 11, 5, tzinfo=timezone.utc), report,
@@ -652,7 +659,7 @@ def test_a_one_off_task_read_during_the_feed_read_is_not_asked_for_again(monkeyp
 
 def test_a_process_answer_is_kept_until_both_consumers_took_it():
     upstream = upstream_now()
-    feed = WorkflowFeed(upstream.client, ReadOptions(per_page=PER_PAGE))
+    feed = WorkflowFeed(every_org(upstream.client), ReadOptions(per_page=PER_PAGE))
     report = ReadReport("processes", "o")
     first = feed.process("o", "r1", "processes", report)
     assert feed.process("o", "r1", "processes", report) is first  # the same consumer again: still kept
@@ -665,12 +672,12 @@ def test_a_process_answer_is_kept_until_both_consumers_took_it():
 
 
 def test_a_process_that_failed_is_not_asked_for_again_by_the_other_resource():
-    feed = WorkflowFeed(HookedClient(refused), ReadOptions(per_page=PER_PAGE))
+    feed = WorkflowFeed(every_org(HookedClient(refused)), ReadOptions(per_page=PER_PAGE))
     for consumer in ("processes", "tasks"):
         with pytest.raises(TallyfyAPIError) as failure:
             feed.process("o", "r1", consumer, ReadReport(consumer, "o"))
         assert failure.value.status == 403
-    assert len(feed.client.asked) == 1
+    assert len(feed.clients["o"].asked) == 1
 
 
 def test_changed_processes_get_their_templates_labels(monkeypatch):

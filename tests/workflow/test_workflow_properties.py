@@ -325,8 +325,10 @@ class WorkflowOrg(RuleBasedStateMachine):
         for table in ROOTS:
             lost = (before[table] & upstream_before[table] & upstream_after[table]) - after[table]
             assert not lost, f"{table}: live records deleted: {sorted(lost)[:5]}"
-        if any(not r.mode.startswith("incremental") for r in self.loader.reports if r.resource in WORKFLOW):
-            for table in ROOTS:  # a full read, even a disturbed one, loads what it read from the lists
+        full = {r.resource for r in self.loader.reports if r.resource in ("templates", "processes", "tasks")
+                and not r.mode.startswith("incremental")}
+        for table in ROOTS:  # a full read, even a disturbed one, loads what it read from the lists
+            if (table if table != "comments" else "tasks") in full:
                 self.list_loaded[table] |= after[table] & upstream_after[table]
         if plan.fired:
             self.healthy = True
