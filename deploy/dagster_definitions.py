@@ -119,7 +119,7 @@ def org_assets(org_id: str, destination: Any, dataset_name: str = DATASET,
         pool=POOL,
         op_tags={DATASET_TAG: dataset_name, ORG_TAG: org_slug(org_id)},
     )
-    def load_org(context: dg.AssetExecutionContext, dlt: DagsterDltResource):
+    def load_org(context: dg.AssetExecutionContext, dlt: DagsterDltResource):  # dagster-dlt's resource
         resources = [key.path[-1] for key in context.selected_asset_keys]  # all, or the subset picked
         reports: List[Any] = []
         # built now, so the token and every other setting come from dlt's config at run time
@@ -134,7 +134,7 @@ def org_assets(org_id: str, destination: Any, dataset_name: str = DATASET,
                                        loader_file_format=loader_file_format(pipeline.destination)))
                 after_load(pipeline, resources, reports, out=summary)  # the views, the summary
         except Exception as error:  # one line, as tallyfy-load says it (pipelines/errors.py)
-            raise dg.Failure(description=f"org {org_id}: {one_line_reason(error)}") from error
+            raise dg.Failure(description=f"org {org_id} failed: {one_line_reason(error)}") from error
         if summary.getvalue():
             context.log.info(summary.getvalue().rstrip())
         failed = failed_orgs(reports)
