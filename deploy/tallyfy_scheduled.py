@@ -40,17 +40,21 @@ def load(destination) -> int:
     return report_failed_orgs(reports, prog=PROG)
 
 
+def scheduled_destination():
+    """The DuckDB file $TALLYFY_DUCKDB names, else PostgreSQL (deploy/dagster_definitions.py
+    loads into the same one)."""
+    duckdb_file = os.environ.get("TALLYFY_DUCKDB")
+    if duckdb_file:
+        return destinations.duckdb(credentials=check_duckdb_file(os.path.abspath(duckdb_file)))
+    # dlt's postgres, publishing all tables in one transaction (tallyfy_source/destinations.py);
+    # or name bigquery, snowflake, motherduck or filesystem (and set its keys)
+    return "tallyfy_source.destinations.postgres"
+
+
 def main() -> int:
     setup_logging(verbose=False)
     try:
-        duckdb_file = os.environ.get("TALLYFY_DUCKDB")
-        if duckdb_file:
-            destination = destinations.duckdb(credentials=check_duckdb_file(os.path.abspath(duckdb_file)))
-        else:
-            # dlt's postgres, publishing all tables in one transaction (tallyfy_source/destinations.py);
-            # or name bigquery, snowflake, motherduck or filesystem (and set its keys)
-            destination = "tallyfy_source.destinations.postgres"
-        return load(destination)
+        return load(scheduled_destination())
     except KeyboardInterrupt:
         print(f"{PROG}: interrupted", file=sys.stderr)
         return 130
