@@ -28,7 +28,7 @@ from tallyfy_source.simulator import Simulator
 from tests.conftest import TOKEN, Loader, make_org
 from tests.expected import assert_rows_match, records, table_row
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 START = "2025-01-01"  # the activity feed from before every generated event
 ORG_A = "a1b2c3d4e5f60718293a4b5c6d7e8f90"
 ORG_B = "0f1e2d3c4b5a69788796a5b4c3d2e1f0"
