@@ -70,7 +70,7 @@ def tallyfy_source(
         base_url: the API root; `https://go.tallyfy.com/api` for the real service.
         per_page: page size asked for on every request (1..100).
         full_refresh: ignore the stored cursors and read everything.
-        requests_per_minute: the client-side request budget for the whole run (Tallyfy
+        requests_per_minute: the client-side request budget of each token for the whole run (Tallyfy
             publishes 100/minute per organization); also no 10 s window gets over a sixth.
         request_timeout: seconds before a request is abandoned and retried.
         max_attempts: tries per request before a 429/5xx/reset is given up.
