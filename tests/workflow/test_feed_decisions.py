@@ -28,6 +28,14 @@ from tests.kernel.test_read_decisions import FakeResponse, ScriptedClient, page_
 PER_PAGE = 3
 
 
+@pytest.fixture(autouse=True)
+def _rows_carry_their_fields(monkeypatch):
+    """Fields a single read does not serve keep their loaded values, read from the destination:
+    an end-to-end matter (tests/workflow/test_workflow_incremental.py). These decisions run with
+    no destination, and their rows carry every field they have."""
+    monkeypatch.setattr(workflow_incremental, "keep_unserved_fields", lambda endpoint, org, rows, mode: rows)
+
+
 def every_org(client):
     """The feed's clients when every org of a test reads through the one scripted client."""
     return defaultdict(lambda: client)
