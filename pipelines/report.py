@@ -15,7 +15,7 @@ from typing import Iterator, Optional, Sequence
 from tallyfy_source.validation import check_dataset_name, check_pipeline_name
 
 from .errors import exit_code, one_line_reason
-from .report_data import Query, destination_views, duckdb_views, read_report
+from .report_data import destination_views, duckdb_views, read_report
 from .report_html import render
 from .tallyfy_pipeline import DEFAULT_DUCKDB_FILE, DEFAULT_PIPELINE, DEMO_DUCKDB_FILE, OneLineParser
 

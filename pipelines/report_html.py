@@ -10,7 +10,7 @@ Nothing leaves the page: plotly.js inline, and its "Share chart" (upload to Plot
 
 import html
 from datetime import datetime
-from typing import Any, Dict, List, Optional, Sequence
+from typing import Any, List, Optional, Sequence
 
 import plotly.graph_objects as go
 from plotly.offline import get_plotlyjs

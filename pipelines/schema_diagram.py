@@ -14,7 +14,7 @@ checked against the schema: a renamed or missing column stops the generation.
 import argparse
 import sys
 import tempfile
-from typing import Dict, List, Sequence, Tuple
+from typing import Dict, Sequence, Tuple
 
 import dlt
 from dlt.common.schema import Schema

@@ -94,7 +94,9 @@ def test_the_command_fails_at_once_on_a_redirect_without_following_it(tmp_path, 
     assert target.requests == []  # never followed: the token went nowhere else
     paths = sorted(r["path"].split("?")[0] for r in old.requests)
     # no retry, and the run stops at the first redirect (the base URL is every org's and resource's)
-    assert paths and len(paths) == len(set(paths))
+    # (the activity feed has two readers: the workflow's shared feed read and the activity table)
+    feed = f"/api/organizations/{ORG}/activity-feeds"
+    assert paths and len(paths) - min(paths.count(feed), 2) == len(set(paths) - {feed})
     # (the resources run side by side: the workflow's first request may be out before the stop)
     assert set(paths) <= {f"/api/organizations/{ORG}/{p}" for p in ("users", "groups", "tags", "guests",
                                                                      "activity-feeds", "checklists", "runs", "tasks")}

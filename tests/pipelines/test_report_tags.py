@@ -10,7 +10,7 @@ from pipelines.report import main
 from pipelines.report_data import duckdb_views, read_report, unique_labels
 from pipelines.report_tags import tag_trend
 from pipelines.views import create_views
-from tallyfy_source import source
+from tallyfy_source.read import orgs
 from tallyfy_source.simulator import Simulator
 from tests.browser import Chromium
 from tests.conftest import TOKEN, Loader
@@ -41,7 +41,7 @@ def history_report(tmp_path_factory):
     payload = next(t["id"] for t in org.values("tags") if t["title"] == IMG)
     folder = tmp_path_factory.mktemp("history_report")
     patch = pytest.MonkeyPatch()
-    patch.setattr(source, "datetime", Clock)
+    patch.setattr(orgs, "datetime", Clock)
     usage = []
     try:
         with Simulator(orgs=[org], token=TOKEN) as server:

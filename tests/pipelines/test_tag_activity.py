@@ -13,7 +13,7 @@ from typing import Any, Dict, List
 import pytest
 
 from pipelines.views import STUB_COLUMNS, TAG_ACTIVITY, create_views
-from tallyfy_source import source
+from tallyfy_source.read import orgs as org_reads
 from tallyfy_source.simulator import Simulator
 from tests.conftest import TOKEN, Loader
 from tests.workflow.test_workflow import _ts, _unwrap
@@ -119,7 +119,7 @@ def view_rows(loader) -> Dict[tuple, Dict[str, Any]]:
 
 def load_three_days(loader, orgs, monkeypatch, resources) -> List[Dict[str, Dict[str, tuple]]]:
     """Three loads on LOAD_DAYS, one tag's counts changed before each; what each load served."""
-    monkeypatch.setattr(source, "datetime", Clock)
+    monkeypatch.setattr(org_reads, "datetime", Clock)
     tag = next(t["id"] for t in orgs[0].values("tags"))
     history = []
     for i, day in enumerate(LOAD_DAYS):
