@@ -74,12 +74,29 @@ class View:
     sql: str  # a SELECT with {table} placeholders
 
 
+def _archived(alias: str) -> str:
+    """Archived, as the walk that found the record says (`is_archived`); rows loaded before that
+    column existed fall back on `archived_at`. A predicate that is never NULL, written without a
+    boolean inside COALESCE (T-SQL has no boolean values; see pipelines/dialects.py)."""
+    return (f"(({alias}.is_archived IS NOT NULL AND {alias}.is_archived = TRUE)"
+            f" OR ({alias}.is_archived IS NULL AND {alias}.archived_at IS NOT NULL))")
+
+
+#: "active" is Tallyfy's word in the tag statistics: not archived (a completed process that is
+#: not archived counts as active); `running_processes` beside it counts the loaded processes
+#: carrying the tag that are neither completed nor archived (0 until processes are loaded)
 TAG_USAGE = View(
     "tag_usage",
     required=("tags",),
-    optional=(),
-    sql="""
-WITH counts AS (
+    optional=("processes", "processes__tags"),
+    sql=f"""
+WITH running AS (
+    SELECT p.org_id, pt.tag_id, COUNT(DISTINCT p.id) AS running_processes
+    FROM {{processes__tags}} pt
+    JOIN {{processes}} p ON pt._dlt_parent_id = p._dlt_id
+    WHERE NOT {_archived("p")} AND (p.status IS NULL OR p.status <> 'complete')
+    GROUP BY p.org_id, pt.tag_id
+), counts AS (
     SELECT
         t.org_id,
         t.id AS tag_id,
@@ -90,8 +107,10 @@ WITH counts AS (
         COALESCE(t.statistics__active_template, 0) AS active_templates,
         COALESCE(t.statistics__archived_template, 0) AS archived_templates,
         COALESCE(t.statistics__active_process, 0) AS active_processes,
-        COALESCE(t.statistics__archived_process, 0) AS archived_processes
-    FROM {tags} t
+        COALESCE(t.statistics__archived_process, 0) AS archived_processes,
+        COALESCE(r.running_processes, 0) AS running_processes
+    FROM {{tags}} t
+    LEFT JOIN running r ON r.org_id = t.org_id AND r.tag_id = t.id
 ), usage_counts AS (
     SELECT
         counts.*,
@@ -111,6 +130,7 @@ SELECT
     archived_templates,
     active_processes,
     archived_processes,
+    running_processes,
     active_usage,
     archived_usage,
     total_usage,
@@ -254,14 +274,6 @@ LEFT JOIN guest_counts gc ON gc._dlt_parent_id = g._dlt_id
 def _seconds_between(later: str, earlier: str) -> str:
     return (f"CAST(EXTRACT(EPOCH FROM {later}) AS DOUBLE PRECISION)"
             f" - CAST(EXTRACT(EPOCH FROM {earlier}) AS DOUBLE PRECISION)")
-
-
-def _archived(alias: str) -> str:
-    """Archived, as the walk that found the record says (`is_archived`); rows loaded before that
-    column existed fall back on `archived_at`. A predicate that is never NULL, written without a
-    boolean inside COALESCE (T-SQL has no boolean values; see pipelines/dialects.py)."""
-    return (f"(({alias}.is_archived IS NOT NULL AND {alias}.is_archived = TRUE)"
-            f" OR ({alias}.is_archived IS NULL AND {alias}.archived_at IS NOT NULL))")
 
 
 def _flag(predicate: str) -> str:

@@ -73,6 +73,7 @@ def expected_tag_usage(orgs) -> Dict[tuple, Dict[str, Any]]:
                 "created_at": table_row(tag, org.org_id)["created_at"],
                 "active_templates": s["active_template"], "archived_templates": s["archived_template"],
                 "active_processes": s["active_process"], "archived_processes": s["archived_process"],
+                "running_processes": 0,  # no process loaded here: tests/pipelines/test_workflow_views.py
                 "active_usage": active, "archived_usage": archived, "total_usage": total,
                 "share_of_total": total / org_total if org_total else 0.0,
                 "usage_class": "unused" if total == 0 else "archived-only" if active == 0 else "active",

@@ -384,3 +384,28 @@ def test_tag_statistics_check_shows_the_apis_counts_beside_the_loaded_links(orgs
     wrong = [k for k, r in got.items() if not r["agrees"]]
     assert wrong == [(ORG_A, tag["id"])] and got[wrong[0]]["difference_active_processes"] == 3
     assert sum(r["loaded_active_processes"] for r in got.values()) > 0
+
+
+def test_tag_usage_counts_running_processes_beside_tallyfys_active_ones(orgs, tmp_path, destination):
+    """Tallyfy's "active" means not archived, so a completed process still counts as active;
+    `running_processes` counts the tagged processes neither completed nor archived, from the
+    loaded processes and their tag links (issue 19)."""
+    with Simulator(orgs=orgs, token=TOKEN) as server:
+        loader = Loader(server, tmp_path, destination)
+        pipeline, _ = loader.run(resources=LOADED)
+        create_views(pipeline)
+        got = {(r["org_id"], r["tag_id"]): r for r in loader.table("tag_usage")}
+    want = {}
+    for org in orgs:
+        _, runs, _, _ = served(org)
+        running = {}
+        for run in runs.values():
+            if not run["is_archived"] and run["status"] != "complete":
+                for tag in {t["tag_id"] for t in org.tag_links.get(("runs", run["id"]), ())}:
+                    running[tag] = running.get(tag, 0) + 1
+        for tag in org.served("tags"):
+            want[(org.org_id, tag["id"])] = running.get(tag["id"], 0)
+    assert {key: row["running_processes"] for key, row in got.items()} == want
+    assert any(want.values()) and any(not v for v in want.values())
+    # a completed, not archived, tagged process: active for Tallyfy, not running
+    assert any(row["active_processes"] > row["running_processes"] for row in got.values())
