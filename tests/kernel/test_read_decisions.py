@@ -1267,10 +1267,13 @@ def test_a_key_that_exists_after_all_is_returned_as_a_shaped_row(sim):
     assert isinstance(row["updated_at"], datetime) and isinstance(row["stats"], dict)
 
 
-@pytest.mark.parametrize("fault", [Fault("truncated", item=True), Fault("not_json", item=True),
-                                   Fault("status", status=503, item=True)])
-def test_a_cut_or_failed_answer_to_a_confirmation_is_asked_again(sim, fault):
+#: the fault's settings, not a Fault: a Fault counts its firings, and one made at collection
+#: time would already be spent when the same process collects the module again (mutmut runs
+#: pytest twice in one process: its stats, then the clean run)
+@pytest.mark.parametrize("kind, status", [("truncated", 200), ("not_json", 200), ("status", 503)])
+def test_a_cut_or_failed_answer_to_a_confirmation_is_asked_again(sim, kind, status):
     there = served_order(sim)[3]
+    fault = Fault(kind, status=status, item=True) if kind == "status" else Fault(kind, item=True)
     sim.faults = FaultPlan([fault])
     [(outcome, key, row)] = reader(sim).check_missing([there])
     assert (outcome, key, row["id"]) == ("exists", there, there)
