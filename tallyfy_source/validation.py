@@ -53,12 +53,6 @@ def org_ids_from(value: Union[None, str, Iterable[str]]) -> List[str]:
     return list(dict.fromkeys(ids))
 
 
-def check_token(token: Optional[str]) -> str:
-    if token is None or not str(token).strip():
-        raise ConfigError(NO_TOKEN)
-    return str(token).strip()
-
-
 def tokens_by_org(org_ids: List[str], access_token: Any, access_tokens: Any) -> Dict[str, str]:
     """Each org's token: its own from `access_tokens` (a table org id -> token: a Tallyfy token
     belongs to one user in one org), else `access_token`. Refused before any request: an org
