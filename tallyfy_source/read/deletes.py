@@ -12,6 +12,7 @@ confirmed deletion:
   `missing_since` set to when it was first found missing.
 """
 
+import json
 import logging
 import threading
 from contextlib import contextmanager
@@ -39,11 +40,34 @@ BATCH = 5_000  # loaded rows fetched at a time while scanning an org's table
 DESTINATION_READS = threading.RLock()
 
 
+def _own_dataset(pipeline: Any) -> Any:
+    """The pipeline's dataset on a schema object of our own. Never the pipeline's live schema
+    (`pipeline.sql_client()` builds on it): dlt resets that one in place while a load extracts
+    (`Schema.replace_schema_content`), and a resource thread reading it at that moment failed
+    the load with "'NoneType' object has no attribute 'max_length'" (seen once in CI, in a run
+    between sweeps), or would see its tables missing."""
+    return pipeline.dataset(schema=dlt.Schema(pipeline.default_schema_name))
+
+
 @contextmanager
 def destination_client(pipeline: Any) -> Iterator[Any]:
     """The pipeline's SQL client, one thread at a time (`DESTINATION_READS`)."""
-    with DESTINATION_READS, pipeline.sql_client() as client:
+    with DESTINATION_READS, _own_dataset(pipeline).sql_client as client:
         yield client
+
+
+def stored_child_tables(pipeline: Any, table: str) -> List[str]:
+    """The child tables of `table` (one level down) in the schema the destination last stored:
+    the tables that can hold rows. Empty when nothing was stored yet."""
+    with DESTINATION_READS, _own_dataset(pipeline).destination_client as job_client:
+        try:
+            stored = job_client.get_stored_schema(pipeline.default_schema_name)
+        except DestinationUndefinedEntity:
+            return []
+    if stored is None:
+        return []
+    prefix = f"{table}__"
+    return [t for t in json.loads(stored.schema)["tables"] if t.startswith(prefix) and "__" not in t[len(prefix):]]
 
 
 def stored_columns(client: Any, table: str) -> Optional[List[str]]:
@@ -130,12 +154,11 @@ def child_lists(table: str, parent_ids: List[str], fields: Iterable[str] = ()) -
     """{child field: {parent _dlt_id: [items in list order]}}: a scalar list's values (a child
     table whose one column is `value`), or an object list's rows without dlt's columns. The
     child tables asked are `fields` (the endpoint's declared lists, always) and those the
-    pipeline's schema shows (best effort: see `stored_columns` on reading it mid-load)."""
+    destination's stored schema shows (lists the API serves beyond the documented ones)."""
     pipeline = dlt.current.pipeline()
     out: Dict[str, Dict[str, List[Any]]] = {}
     prefix = f"{table}__"
-    shown = [t for t in list(pipeline.default_schema.tables) if t.startswith(prefix) and "__" not in t[len(prefix):]]
-    children = sorted(set(shown) | {prefix + f for f in fields})
+    children = sorted(set(stored_child_tables(pipeline, table)) | {prefix + f for f in fields})
     if not parent_ids or not children:
         return out
     with destination_client(pipeline) as client:
