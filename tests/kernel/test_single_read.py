@@ -1,0 +1,144 @@
+"""THE single-record GET (`api/single.py`): the one contract for what its answer proves.
+
+Against the simulator on 127.0.0.1 (a real `RESTClient` with the item hook), with faults for the
+answers a live API gives now and then; a scripted client only for a client without the hook."""
+
+import pytest
+
+from tallyfy_source.api.client import RetryableStatus, UnreadableBody
+from tallyfy_source.api.endpoints import MEMBERS
+from tallyfy_source.api.single import SingleAnswer, get_one, names_a_missing_record, read_one
+from tallyfy_source.errors import TallyfyAPIError
+from tallyfy_source.simulator import Fault, FaultPlan
+from tests.kernel.test_read_decisions import ORG, FakeResponse, ScriptedClient, client_of, item_requests, sim  # noqa: F401
+
+
+def a_member(sim):
+    return sim.org.records("members")[4]
+
+
+def test_a_found_record_is_its_data_exactly(sim):
+    member = a_member(sim)
+    answer = read_one(client_of(sim), ORG, "users", member["id"], {"with": "stats"})
+    served = next(r for r in sim.org.served("members", include=["stats"]) if r["id"] == member["id"])
+    assert (answer.outcome, answer.record, answer.error) == ("found", served, None)
+    [request] = item_requests(sim)
+    assert request["path"] == f"/api/organizations/{ORG}/users/{member['id']}"
+
+
+def test_the_params_asked_are_sent_and_not_changed(sim):
+    params = {"with": "stats"}
+    read_one(client_of(sim), ORG, "users", a_member(sim)["id"], params)
+    assert params == {"with": "stats"}
+    [request] = item_requests(sim)
+    assert request["query"].get("with") == "stats"
+
+
+def test_a_404_naming_the_record_proves_it_deleted(sim):
+    answer = read_one(client_of(sim), ORG, "users", 987654321, {})
+    assert (answer.outcome, answer.record, answer.error) == ("deleted", None, None)
+
+
+def test_a_403_is_forbidden_with_the_servers_error(sim):
+    sim.faults = FaultPlan([Fault("status", status=403, item=True)])
+    answer = read_one(client_of(sim), ORG, "users", a_member(sim)["id"], {})
+    assert answer.outcome == "forbidden" and answer.record is None
+    assert isinstance(answer.error, TallyfyAPIError) and answer.error.status == 403 and answer.error.org_id == ORG
+
+
+@pytest.mark.parametrize("status", [400, 401, 404])
+def test_another_error_status_proves_nothing(sim, status):
+    """A 404 from the fault is a plain error page, not Tallyfy's naming one."""
+    sim.faults = FaultPlan([Fault("status", status=status, item=True)])
+    answer = read_one(client_of(sim), ORG, "users", a_member(sim)["id"], {})
+    assert answer.outcome == "unknown" and answer.record is None
+    assert isinstance(answer.error, TallyfyAPIError) and answer.error.status == status
+
+
+@pytest.mark.parametrize("kind, error", [("status", RetryableStatus), ("truncated", UnreadableBody),
+                                         ("not_json", UnreadableBody)])
+def test_an_answer_still_failing_after_the_retries_proves_nothing(sim, kind, error):
+    sim.faults = FaultPlan([Fault(kind, item=True, times=None)])
+    answer = read_one(client_of(sim), ORG, "users", a_member(sim)["id"], {})
+    assert answer.outcome == "unknown" and answer.record is None and isinstance(answer.error, error)
+    assert len(item_requests(sim)) == 2  # the test client's max_attempts: the hook made it retry
+
+
+@pytest.mark.parametrize("body, outcome", [
+    ({"data": {"id": 5}}, "found"),
+    ({"data": [{"id": 5}]}, "unknown"),  # a list where one record belongs
+    ({"data": None}, "unknown"),
+    (["data"], "unknown"),
+])
+def test_a_client_without_the_hook_reads_the_body_itself(body, outcome):
+    response = FakeResponse(body=body)
+    response.__dict__.pop("_tallyfy_body", None)  # as a client without the hook leaves it
+    answer = read_one(ScriptedClient(lambda path, params: response), ORG, "users", 5, {})
+    assert answer.outcome == outcome
+    assert answer.record == ({"id": 5} if outcome == "found" else None)
+    assert (answer.error is None) == (outcome == "found")
+    if outcome == "unknown":
+        assert isinstance(answer.error, UnreadableBody)
+
+
+def test_a_200_that_is_not_json_proves_nothing_without_the_hook():
+    response = FakeResponse(body=None, json_error=True)
+    answer = read_one(ScriptedClient(lambda path, params: response), ORG, "users", 5, {})
+    assert answer.outcome == "unknown" and isinstance(answer.error, UnreadableBody)
+
+
+def test_the_url_escapes_the_key_but_keeps_its_at_sign():
+    client = ScriptedClient(lambda path, params: FakeResponse(body={"data": {"id": 1}}))
+    read_one(client, ORG, "guests", "a b/c@example.com", {"x": "1"})
+    assert client.asked == [(f"organizations/{ORG}/guests/a%20b%2Fc@example.com", {"x": "1"})]
+
+
+@pytest.mark.parametrize("body, key, proves", [
+    ({"message": "No query results for model [App\\Models\\Run]."}, "abc", True),  # the class, not the key
+    ({"message": "NO QUERY RESULTS"}, "abc", True),
+    ({"message": None}, "abc", False),
+    ({}, "abc", False),
+    ({"code": None, "message": "run abc"}, "abc", True),
+])
+def test_what_a_message_without_a_code_proves(body, key, proves):
+    assert names_a_missing_record(FakeResponse(status=404, body=body), key) is proves
+
+
+# ------------------------------------------------------------------ what a reader that must know gets
+def test_record_or_raise_gives_the_record_or_none():
+    assert SingleAnswer("found", {"id": 1}).record_or_raise("x") == {"id": 1}
+    assert SingleAnswer("deleted").record_or_raise("x") is None
+
+
+def test_record_or_raise_names_the_record_and_keeps_status_and_org():
+    error = TallyfyAPIError("HTTP 403 on GET /x: access denied", status=403, org_id="o9")
+    with pytest.raises(TallyfyAPIError) as raised:
+        SingleAnswer("forbidden", error=error).record_or_raise("org o9, processes p1")
+    assert str(raised.value) == "org o9, processes p1: HTTP 403 on GET /x: access denied"
+    assert (raised.value.status, raised.value.org_id) == (403, "o9")
+
+
+def test_record_or_raise_raises_any_other_failure_as_it_is():
+    error = UnreadableBody(FakeResponse(status=200, body="<html>"))
+    with pytest.raises(UnreadableBody) as raised:
+        SingleAnswer("unknown", error=error).record_or_raise("x")
+    assert raised.value is error
+
+
+def test_record_or_raise_without_an_error_says_there_was_no_answer():
+    with pytest.raises(TallyfyAPIError, match=r"^org o, tasks t: no answer$"):
+        SingleAnswer("unknown").record_or_raise("org o, tasks t")
+
+
+def test_get_one_counts_its_request_and_names_the_record_when_it_fails(sim):
+    class Report:
+        requests = 0
+
+    report = Report()
+    member = a_member(sim)
+    assert get_one(client_of(sim), MEMBERS, ORG, member["id"], {}, report)["id"] == member["id"]
+    assert get_one(client_of(sim), MEMBERS, ORG, 987654321, {}, report) is None
+    sim.faults = FaultPlan([Fault("status", status=403, item=True)])
+    with pytest.raises(TallyfyAPIError, match=rf"^org {ORG}, members {member['id']}: HTTP 403"):
+        get_one(client_of(sim), MEMBERS, ORG, member["id"], {}, report)
+    assert report.requests == 3
