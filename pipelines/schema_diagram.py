@@ -47,12 +47,17 @@ JOINS: Tuple[Tuple[str, Sequence[str], str, Sequence[str], str], ...] = (
     ("comments", ("org_id", "task_id"), "tasks", ("org_id", "id"), "comment on"),
     ("comments", ("org_id", "author_id"), "members", ("org_id", "id"), "written by"),
     ("activity", ("org_id", "actor_id"), "members", ("org_id", "id"), "done by"),
+    ("members_history", ("org_id", "member_id"), "members", ("org_id", "id"), "versions of"),
+    ("processes_history", ("org_id", "process_id"), "processes", ("org_id", "id"), "versions of"),
+    ("process_tags_history", ("org_id", "process_id"), "processes", ("org_id", "id"), "tags over time"),
+    ("process_tags_history", ("org_id", "tag_id"), "tags", ("org_id", "id"), "is tag"),
 )
 
 
 #: joins whose column may be NULL (a one-off task has no process, a task may go to a group)
 OPTIONAL = {("tasks", "run_id"), ("tasks", "step_id"), ("tasks__assignees", "member_id"),
-            ("tasks__assignees", "group_id"), ("comments", "author_id"), ("activity", "actor_id")}
+            ("tasks__assignees", "group_id"), ("comments", "author_id"), ("activity", "actor_id"),
+            ("process_tags_history", "tag_id")}
 
 
 def demo_schema() -> Schema:

@@ -38,13 +38,15 @@ def rows_in_tables(pipeline: dlt.Pipeline, tables: List[str]) -> Dict[str, Optio
 
 
 def data_tables(pipeline: dlt.Pipeline, resources: List[str]) -> List[str]:
-    """Root tables of the selected resources and their child tables, in schema order."""
+    """The tables the selected resources fill (their own, the history and comments tables they
+    fill from inside) and the child tables of those, in schema order."""
     schema = pipeline.default_schema
+    tables = schema.tables
     names = []
     for table in schema.data_tables():
         name = table["name"]
-        root = name.split("__")[0]
-        if root in resources:
+        root = tables.get(name.split("__")[0], {})
+        if root.get("name") in resources or root.get("resource") in resources:
             names.append(name)
     return names
 

@@ -1,5 +1,7 @@
 """History that accumulates from the loads themselves, at no extra request (issue 19).
 
+`members_history`: a version per change of a member's role or status (`read/validity.py`).
+
 `tag_statistics_history`: every run reads every tag with its usage counts (`with=statistics`),
 so each run also records those four counts per tag for the UTC day it read them, merged on
 (org_id, tag_id, snapshot_date): the last load of a day wins, a rerun (or a rerun after a
@@ -12,7 +14,9 @@ from typing import Any, Dict, List
 
 import dlt
 
+from tallyfy_source.api.endpoints import MEMBERS
 from tallyfy_source.read.merge import variant_hints
+from tallyfy_source.read.validity import ValidityHistory
 from tallyfy_source.shape.columns import _cols
 from tallyfy_source.shape.rows import unwrap
 
@@ -51,3 +55,12 @@ def history_hints(rows: List[Row]) -> Any:
     """History rows go to their own merged table from inside the tags resource."""
     return dlt.mark.with_hints(rows, variant_hints(TAG_STATISTICS_HISTORY, HISTORY_COLUMNS,
                                                    ["org_id", "tag_id", "snapshot_date"]), create_table_variant=True)
+
+
+MEMBER_HISTORY = ValidityHistory(
+    table="members_history", key="member_id", key_type="bigint",
+    fields=lambda row: [{"role": row.get("role"), "status": row.get("status")}],
+    columns={"role": "text", "status": "text"},
+)
+#: the validity history each directory table keeps, by table
+VERSIONED = {MEMBERS.resource: MEMBER_HISTORY}

@@ -3,7 +3,7 @@
 Members and groups keep one cursor and one last-sweep time per org in the resource state (dlt's
 `incremental` holds one cursor per resource, which would let a lagging org skip changes); dlt
 commits that state only with the loaded package. Tags and guests are read whole on every run.
-Tags also fill `tag_statistics_history` (`history.py`).
+Tags also fill `tag_statistics_history`, members `members_history` (`history.py`).
 """
 
 import logging
@@ -14,10 +14,11 @@ from dlt.sources import DltResource
 
 from tallyfy_source.api.endpoints import TAGS, Endpoint
 from tallyfy_source.directory.state import DirectoryOrgState
-from tallyfy_source.directory.history import TAG_STATISTICS_HISTORY, history_hints, tag_statistics_rows
+from tallyfy_source.directory.history import TAG_STATISTICS_HISTORY, VERSIONED, history_hints, tag_statistics_rows
 from tallyfy_source.read.endpoint_read import Cursor, EndpointRead
-from tallyfy_source.read.merge import merged_resource, table_columns
+from tallyfy_source.read.merge import merged_resource, own_variant, table_columns
 from tallyfy_source.read.orgs import OrgRun, Run, confirm_missing, full_read_due
+from tallyfy_source.read.validity import OrgVersions
 from tallyfy_source.shape.arrow_rows import rows_to_arrow
 from tallyfy_source.shape.columns import PARENT_KEYS
 from tallyfy_source.shape.rows import keyed_list_items
@@ -40,6 +41,7 @@ def endpoint_rows(run: Run, endpoint: Endpoint) -> Iterator[Any]:
     options = run.options
     as_table = as_arrow_table(endpoint)
     state = dlt.current.resource_state()
+    history = VERSIONED.get(endpoint.resource)
 
     def read_org(org: OrgRun) -> Iterator[Any]:
         org_id, now = org.org_id, org.now
@@ -48,13 +50,18 @@ def endpoint_rows(run: Run, endpoint: Endpoint) -> Iterator[Any]:
         read = EndpointRead(org.client, endpoint, org_id, options, cursor,
                             full_read_due(options, kept.last_sweep, now))
         org.add(read.report)
+        versions = OrgVersions(history) if history else None
         for rows in read.rows():
             if endpoint.resource == TAGS.resource and rows:  # before the Arrow conversion
                 yield history_hints(tag_statistics_rows(rows, now))
+            if versions:
+                versions.see(rows)
             yield as_table(rows)
         if read.may_sweep:
             for rows in confirm_missing(read, now, suspects=kept.suspects):
                 if rows:
+                    if versions:
+                        versions.see(rows)
                     yield as_table(rows)
             # a walk that saw the org move (a total changing between pages, rows moving) may
             # have read a record that was deleted before it ended: not a complete sweep, so
@@ -64,6 +71,8 @@ def endpoint_rows(run: Run, endpoint: Endpoint) -> Iterator[Any]:
             kept.last_sweep = None
         if endpoint.incremental:
             kept.cursor = read.next_cursor().to_state()
+        if versions:
+            yield from versions.rows()
         report = read.report
         logger.info("%s of org %s: %s read, %d requests, %d rows read, %d new or changed, %d deleted upstream",
                     endpoint.resource, org_id, report.mode, report.requests, report.rows_read,
@@ -74,8 +83,10 @@ def endpoint_rows(run: Run, endpoint: Endpoint) -> Iterator[Any]:
 
 def endpoint_resource(run: Run, endpoint: Endpoint) -> DltResource:
     """A directory endpoint's resource: cursor, sweeps (see `endpoint_rows`); tags also fill
-    `tag_statistics_history` (`history.py`)."""
+    `tag_statistics_history`, members `members_history` (`history.py`)."""
     resource = merged_resource(endpoint_rows, endpoint, run, endpoint)
-    if endpoint.resource == TAGS.resource:  # a variant starts from the resource's hints: only its own columns
-        resource.apply_hints(table_name=TAG_STATISTICS_HISTORY, columns={}, nested_hints={}, create_table_variant=True)
+    if endpoint.resource == TAGS.resource:
+        own_variant(resource, TAG_STATISTICS_HISTORY)
+    if endpoint.resource in VERSIONED:
+        own_variant(resource, VERSIONED[endpoint.resource].table)
     return resource

@@ -54,3 +54,12 @@ def variant_hints(table_name: str, columns: Dict[str, Any], primary_key: Any) ->
     return dlt.mark.make_hints(table_name=table_name, primary_key=primary_key,
                                write_disposition={"disposition": "merge", "strategy": "delete-insert"},
                                columns=columns, nested_hints={})
+
+
+def own_variant(resource: DltResource, table_name: str) -> DltResource:
+    """Declare a second table the resource fills from inside (`variant_hints`,
+    `validity.ValidityHistory.hints`) with nothing of the resource's own hints: dlt starts a
+    variant from a copy of them, so without this reset it would carry every column of the
+    resource (always null), its primary key and its deletion marker."""
+    resource.apply_hints(table_name=table_name, columns={}, nested_hints={}, create_table_variant=True)
+    return resource

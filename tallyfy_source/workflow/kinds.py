@@ -3,9 +3,11 @@ branching on a resource's name: templates shape alone, processes need their temp
 labels, tasks carry their comments."""
 
 from dataclasses import dataclass
-from typing import Any, Callable, Dict, Optional
+from typing import Any, Callable, Dict, Optional, Tuple
 
 from tallyfy_source.api.endpoints import PROCESSES, TASKS, TEMPLATES, Endpoint
+from tallyfy_source.read.validity import ValidityHistory
+from tallyfy_source.workflow.history import PROCESS_HISTORIES
 from tallyfy_source.workflow.rows import process_row, template_row
 
 Row = Dict[str, Any]
@@ -20,9 +22,11 @@ class Kind:
     shape: Optional[Callable[..., Row]] = None
     labelled: bool = False
     with_comments: bool = False
+    histories: Tuple[ValidityHistory, ...] = ()  # the validity history its rows keep (`history.py`)
 
 
 TEMPLATE = Kind(TEMPLATES, shape=lambda row, labels, archived: template_row(row, archived))
-PROCESS = Kind(PROCESSES, shape=lambda row, labels, archived: process_row(row, labels, archived), labelled=True)
+PROCESS = Kind(PROCESSES, shape=lambda row, labels, archived: process_row(row, labels, archived), labelled=True,
+               histories=PROCESS_HISTORIES)
 TASK = Kind(TASKS, with_comments=True)
 KINDS = {kind.endpoint.resource: kind for kind in (TEMPLATE, PROCESS, TASK)}

@@ -16,8 +16,9 @@ from dlt.sources import DltResource
 
 from tallyfy_source.api.endpoints import ACTIVITY, COMMENTS_TABLE
 from tallyfy_source.read.endpoint_read import ReadReport
-from tallyfy_source.read.merge import merged_resource
+from tallyfy_source.read.merge import merged_resource, own_variant
 from tallyfy_source.read.orgs import OrgRun, Run, full_read_due
+from tallyfy_source.read.validity import tracked
 from tallyfy_source.shape.columns import COLUMNS
 from tallyfy_source.workflow.activity import activity_rows
 from tallyfy_source.workflow.changes import WorkflowFeed, incremental_rows
@@ -54,7 +55,7 @@ def workflow_rows(run: Run, kind: Kind, feed: WorkflowFeed) -> Iterator[Any]:
         report = org.add(ReadReport(kind.endpoint.resource, org.org_id, mode="incremental (activity feed)"))
         changes = feed.changes(org.org_id, kept.feed.id, kept.feed.day, report)
         labels = _labels(feed, kind, org.org_id, kept, report, changed=changes.templates)
-        yield from incremental_rows(feed, kind, org.org_id, changes, org.now, report, labels)
+        yield from tracked(kind.histories, incremental_rows(feed, kind, org.org_id, changes, org.now, report, labels))
         kept.move_feed(changes.newest_id, changes.newest_day)
         if labels is not None:
             kept.labels = labels.known
@@ -68,7 +69,7 @@ def workflow_rows(run: Run, kind: Kind, feed: WorkflowFeed) -> Iterator[Any]:
         org.blame = read.blame
         read.labels = labels = _labels(feed, kind, org.org_id, kept, read.walks[0].report, reread_all=True)
         newest_id, newest_day = feed.newest(org.org_id, read.walks[0].report)
-        yield from read.rows(org.now)
+        yield from tracked(kind.histories, read.rows(org.now))
         if all(r.clean for r in read.reports):
             kept.set_feed(newest_id, newest_day)
         # else rows moved between pages while a walk read (a change landed): a record not loaded
@@ -95,7 +96,9 @@ def workflow_resource(run: Run, kind: Kind, feed: WorkflowFeed) -> DltResource:
         # the comments this resource also yields (`comments.comments_hints`) are a table variant,
         # which dlt starts from a copy of the resource's hints: without this reset the comments
         # table would carry every task column too, always null (issue 16, defect 8)
-        resource.apply_hints(table_name=COMMENTS_TABLE, columns={}, nested_hints={}, create_table_variant=True)
+        own_variant(resource, COMMENTS_TABLE)
+    for history in kind.histories:
+        own_variant(resource, history.table)
     return resource
 
 
