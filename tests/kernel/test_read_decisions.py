@@ -62,6 +62,7 @@ from requests import Request
 from tallyfy_source.read import deletes
 
 from tallyfy_source.read import endpoint_read as reading
+from tallyfy_source.api.budget import RequestBudget
 from tallyfy_source.api.client import make_client, make_session
 from tallyfy_source.read.deletes import (DELETED_COLUMN, MISSING_SINCE_COLUMN, absent, absent_keys, last_loaded, loaded_rows,
                                     removal_rows)
@@ -1694,3 +1695,22 @@ def test_a_short_interval_may_come_a_tenth_early(hours, elapsed_minutes, due):
 def test_no_sweep_yet_or_an_unreadable_one_is_due():
     from tallyfy_source.read.orgs import sweep_is_due
     assert sweep_is_due(None, 24, SLOT) and sweep_is_due("", 24, SLOT) and sweep_is_due("garbage", 24, SLOT)
+
+
+# ------------------------------------------------------------------ progress: what each page reports (issue 18)
+def test_every_page_reports_its_walk_number_pages_known_rows_and_the_budget(sim, monkeypatch):
+    calls = []
+    monkeypatch.setattr(reading, "page_read", lambda *args: calls.append(args))
+    budget = RequestBudget(10_000)
+    client = make_client(sim.base_url, sim.token, make_session(backoff_factor=0.0, max_attempts=2, budget=budget))
+    archived = dataclasses.replace(MEMBERS, params={"archived": "only"})
+    read = EndpointRead(client, archived, ORG, ReadOptions(per_page=PER_PAGE, concurrency=1), Cursor(), True)
+    list(read.rows())
+    pages = -(-35 // PER_PAGE)
+    walk = f"org {ORG}, archived=only"
+    assert [c[:5] for c in calls if c[2] > 1] == [("members", walk, n, pages, 10 if n < pages else 5)
+                                                  for n in range(2, pages + 1)]
+    assert all(c[0] == "members" and c[1] == walk and c[3] == pages and c[5] is budget for c in calls)
+    calls.clear()
+    list(EndpointRead(client, MEMBERS, ORG, ReadOptions(per_page=PER_PAGE, concurrency=1), Cursor(), True).rows())
+    assert {c[1] for c in calls} == {f"org {ORG}"}
