@@ -64,13 +64,13 @@ def demo_schema() -> Schema:
     """The dlt schema after loading the demo org (every table) into a temporary DuckDB file."""
     from tallyfy_source import destinations, select_resources, tallyfy_source
 
-    from .demo import DEMO_ACTIVITY_START, demo_simulator
+    from .demo import demo_activity_start, demo_simulator
 
     with tempfile.TemporaryDirectory(prefix="tallyfy-diagram-") as folder, demo_simulator() as sim:
         pipeline = dlt.pipeline("tallyfy_diagram", pipelines_dir=folder, dataset_name="tallyfy",
                                 destination=destinations.duckdb(f"{folder}/diagram.duckdb"))
         source = tallyfy_source(org_id=sim.org_ids, access_token=sim.token, base_url=sim.base_url,
-                                requests_per_minute=100_000, activity_start_date=DEMO_ACTIVITY_START)
+                                requests_per_minute=100_000, activity_start_date=demo_activity_start(sim))
         pipeline.run(select_resources(source, None))
         return pipeline.default_schema.clone()
 

@@ -208,10 +208,10 @@ def run(args: argparse.Namespace, out=None) -> int:
     with ExitStack() as stack:
         kwargs = source_kwargs(args)
         if args.demo:
-            from .demo import DEMO_ACTIVITY_START, demo_simulator
+            from .demo import demo_activity_start, demo_simulator
 
             sim = stack.enter_context(demo_simulator(members=args.demo_members))
-            kwargs.setdefault("activity_start_date", DEMO_ACTIVITY_START)
+            kwargs.setdefault("activity_start_date", demo_activity_start(sim))
             kwargs.update(org_id=sim.org_ids, base_url=sim.base_url, access_token=sim.token)
             print(f"demo: Tallyfy API simulator at {sim.base_url}, org {', '.join(sim.org_ids)}", file=out)
         reports: List[ReadReport] = []

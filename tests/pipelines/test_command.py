@@ -4,6 +4,7 @@ import os
 import shlex
 import subprocess
 import sys
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import duckdb
@@ -55,6 +56,15 @@ def test_demo_loads_the_synthetic_org_and_prints_a_summary(tmp_path):
         for table, (loaded, total) in counts.items():
             assert con.execute(f"SELECT count(*) FROM tallyfy.{table}").fetchone()[0] == total == loaded
     assert set(counts) >= {"templates", "processes", "tasks", "comments", "activity"}  # all nine tables
+    assert set(counts) >= {"tag_statistics_history", "members_history", "processes_history", "process_tags_history"}
+    with duckdb.connect(str(db), read_only=True) as con:  # the demo's org ends today, whatever day it runs
+        [(open_tasks, overdue)] = con.execute("SELECT count(*) FILTER (WHERE is_open),"
+                                              " count(*) FILTER (WHERE is_overdue) FROM tallyfy.task_performance").fetchall()
+        assert 0 < overdue < open_tasks / 2, (overdue, open_tasks)
+        [(recent,)] = con.execute("SELECT sum(launches_last_30_days) FROM tallyfy.template_usage").fetchall()
+        assert recent > 0
+        [(newest,)] = con.execute("SELECT max(created_at) FROM tallyfy.activity").fetchall()
+        assert timedelta(0) <= datetime.now(timezone.utc) - newest < timedelta(days=2)
 
     commands = readme_quick_start_commands(".venv/bin/dlt pipeline ")
     assert ".venv/bin/dlt pipeline tallyfy_demo info" in commands, commands
