@@ -7,8 +7,11 @@ template, process or task the activity feed names, a template's kick-off labels.
 429/5xx/cut body still failing after the session's retries: proves nothing).
 """
 
+import threading
+from collections import deque
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any, Dict, Optional
+from typing import Any, Callable, Deque, Dict, Iterable, Iterator, Optional, Tuple, TypeVar
 from urllib.parse import quote
 
 from dlt.sources.helpers.rest_client import RESTClient
@@ -18,6 +21,8 @@ from tallyfy_source.api.endpoints import Endpoint
 from tallyfy_source.errors import TallyfyAPIError
 
 Row = Dict[str, Any]
+K = TypeVar("K")
+_COUNTING = threading.Lock()
 
 
 def names_a_missing_record(response: Any, key: Any) -> bool:
@@ -85,7 +90,34 @@ def get_one(client: RESTClient, endpoint: Endpoint, org_id: str, key: Any, param
             report: Any) -> Optional[Row]:
     """A record a reader must have (a changed record, a template's labels): its raw data, None
     when deleted upstream; anything else fails the org's read (its cursor stays). The request is
-    counted on `report` (anything with a `requests` count)."""
-    report.requests += 1
+    counted on `report` (anything with a `requests` count; reads side by side count under a lock)."""
+    with _COUNTING:
+        report.requests += 1
     return read_one(client, org_id, endpoint.path, key, params).record_or_raise(
         f"org {org_id}, {endpoint.resource} {key}")
+
+
+def side_by_side(fetch: Callable[[K], Any], keys: Iterable[K], workers: int) -> Iterator[Tuple[K, Any]]:
+    """(key, fetch(key)) for each key in order, `workers` fetches in flight (the session's
+    request budget paces them): changed records read one at a time cost one latency each.
+    At most 2 x `workers` answers wait to be taken; a failure raises when its key's turn comes.
+    Written here because dlt's REST client pages concurrently but has no map over single reads."""
+    keys = list(keys)
+    if workers <= 1 or len(keys) <= 1:
+        for key in keys:
+            yield key, fetch(key)
+        return
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="tallyfy-single") as pool:
+        window: Deque[Tuple[K, Future]] = deque()
+        try:
+            for key in keys:
+                window.append((key, pool.submit(fetch, key)))
+                if len(window) >= 2 * workers:
+                    done_key, future = window.popleft()
+                    yield done_key, future.result()
+            while window:
+                done_key, future = window.popleft()
+                yield done_key, future.result()
+        finally:
+            for _, future in window:  # a failure or a closed reader: nothing more is asked
+                future.cancel()

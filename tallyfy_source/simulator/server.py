@@ -112,6 +112,7 @@ class Simulator(Answers):
         self.requests: List[Dict[str, Any]] = self.log.entries
         self.limiter = RateLimiter()
         self._lock = threading.Lock()
+        self._in_flight = 0
         self._sort_cache: Dict[tuple, tuple] = {}
         self._listener: Optional[Listener] = None
 
@@ -191,12 +192,18 @@ class Simulator(Answers):
             entry.update(route.log_fields())  # known before any check, so 401s are counted per resource
         served_org = self.orgs.get(entry.get("org_id") or "")
         clock = served_org.now if served_org is not None else None
+        with self._lock:
+            self._in_flight += 1
+            entry["in_flight"] = self._in_flight  # requests being answered when this one came, itself too
         try:
             if self.latency:
                 time.sleep(self.latency)
             reply = self._answer(request, route, entry)
         except Exception as exc:  # a simulator bug must not hang the client
             reply = error(500, f"simulator error: {exc!r}", "SERVER_ERROR")
+        finally:
+            with self._lock:
+                self._in_flight -= 1
         reply.date = clock  # the `Date` header: the served org's clock
         self.log.record(entry, reply)
         return reply

@@ -43,7 +43,7 @@ import dlt
 from dlt.sources.helpers.rest_client import RESTClient
 
 from tallyfy_source.api.endpoints import COMMENTS, PROCESSES, TASKS, TEMPLATES, Endpoint
-from tallyfy_source.api.single import get_one
+from tallyfy_source.api.single import get_one, side_by_side
 from tallyfy_source.read.deletes import loaded_where, removal_rows
 from tallyfy_source.read.endpoint_read import ReadOptions, ReadReport
 from tallyfy_source.read.unserved import keep_unserved_fields
@@ -89,7 +89,7 @@ class WorkflowFeed:
         self.lock = threading.RLock()
         self._changes: Dict[Tuple[str, int, str], Changes] = {}
         self._newest: Dict[str, Tuple[int, str]] = {}
-        self._answers: Dict[Tuple[str, str], Tuple[Optional[Row], Set[str]]] = {}
+        self._answers: Dict[Tuple[str, str], "_Pending"] = {}
         self._consumers: Optional[Set[str]] = None
         self._failed: Dict[str, BaseException] = {}  # org -> why its feed could not be read
         self._failed_processes: Dict[Tuple[str, str], BaseException] = {}  # asked once per run
@@ -176,28 +176,46 @@ class WorkflowFeed:
         return self._consumers
 
     def process(self, org_id: str, process_id: str, consumer: str, report: ReadReport) -> Optional[Row]:
-        """The changed process with its tasks (None: deleted upstream); fetched once, kept until
-        every selected consumer took it."""
+        """The changed process with its tasks (None: deleted upstream); fetched once (by the first
+        consumer to ask, the others wait for that answer), kept until every selected consumer
+        took it. Fetches of different processes run side by side (`single.side_by_side`)."""
+        key = (org_id, process_id)
         with self.lock:
-            key = (org_id, process_id)
-            consumers = self.consumers()
-            if key in self._answers:
-                answer, left = self._answers[key]
-                left.discard(consumer)
-                if not left:
-                    del self._answers[key]
-                return answer
-            if key in self._failed_processes:  # retried already: the other consumer fails too
+            if key in self._failed_processes:  # asked already: the other consumer fails too
                 raise self._failed_processes[key]
+            pending = self._answers.get(key)
+            fetch_here = pending is None
+            if fetch_here:
+                pending = self._answers[key] = _Pending(set(self.consumers()))
+        if fetch_here:
             try:
-                answer = get_one(self.clients[org_id], PROCESSES, org_id, process_id, PROCESS_WITH, report)
+                pending.answer = get_one(self.clients[org_id], PROCESSES, org_id, process_id, PROCESS_WITH, report)
             except Exception as error:
-                self._failed_processes[key] = error
+                pending.error = error
+                with self.lock:
+                    self._failed_processes[key] = error
+                    self._answers.pop(key, None)
                 raise
-            left = consumers - {consumer}
-            if left:
-                self._answers[key] = (answer, left)
-            return answer
+            finally:
+                pending.done.set()
+        pending.done.wait()
+        if pending.error is not None:
+            raise pending.error
+        with self.lock:
+            pending.left.discard(consumer)
+            if not pending.left:
+                self._answers.pop(key, None)
+        return pending.answer
+
+
+@dataclass
+class _Pending:
+    """One changed process's answer: being fetched until `done`, then kept for `left` consumers."""
+
+    left: Set[str]
+    answer: Optional[Row] = None
+    error: Optional[BaseException] = None
+    done: threading.Event = field(default_factory=threading.Event)
 
 
 def _note(event: Row, changes: Changes, tasks: Dict[str, Optional[str]]) -> None:
@@ -225,13 +243,13 @@ def _first(value: Any) -> Any:
 
 # ------------------------------------------------------------------ one resource, one org
 def refetched(keys: Set[str], fetch: Callable[[str], Optional[Row]], shape: Callable[[Row], Row], endpoint: Endpoint,
-              org_id: str, report: ReadReport, mode: str, now: datetime) -> Iterator[Any]:
-    """Each changed record asked for by itself: its shaped rows in batches of 100 (fields the
-    single read does not serve keep their loaded values: `unserved.py`), then the rows that
-    remove (or flag) those answering with a 404 that names them (`fetch` gives None)."""
+              org_id: str, report: ReadReport, mode: str, now: datetime, workers: int = 1) -> Iterator[Any]:
+    """Each changed record asked for by itself (`workers` side by side): its shaped rows in
+    batches of 100 (fields the single read does not serve keep their loaded values:
+    `unserved.py`), then the rows that remove (or flag) those answering with a 404 that names
+    them (`fetch` gives None)."""
     found, gone = [], []
-    for key in sorted(keys):
-        raw = fetch(key)
+    for key, raw in side_by_side(fetch, sorted(keys), workers):
         if raw is None:
             gone.append(key)
             continue
@@ -253,16 +271,17 @@ def incremental_rows(feed: WorkflowFeed, kind: Kind, org_id: str, changes: Chang
                      report: ReadReport, labels: Optional[Callable[[Any], Dict[str, str]]] = None) -> Iterator[Any]:
     """The rows (and removal rows) that bring one kind of one org up to the changes (`labels`:
     the processes' kick-off labels, `kickoff.KickoffLabels`)."""
-    client, mode = feed.clients[org_id], feed.options.deleted_records
+    client, mode, workers = feed.clients[org_id], feed.options.deleted_records, feed.options.concurrency
     endpoint = kind.endpoint
     if kind is TEMPLATE:
         yield from refetched(changes.templates, lambda key: get_one(client, TEMPLATES, org_id, key, TEMPLATES.params, report),
-                             lambda raw: template_row(shape_row(raw, org_id, False)), TEMPLATES, org_id, report, mode, now)
+                             lambda raw: template_row(shape_row(raw, org_id, False)), TEMPLATES, org_id, report, mode, now,
+                             workers)
     elif kind is PROCESS:
         yield from refetched(changes.processes, lambda key: feed.process(org_id, key, endpoint.resource, report),
                              lambda raw: process_row(shape_row({k: v for k, v in raw.items() if k != "tasks"}, org_id, False),
                                                      labels),
-                             PROCESSES, org_id, report, mode, now)
+                             PROCESSES, org_id, report, mode, now, workers)
     else:
         yield from _changed_tasks(feed, org_id, changes, now, report)
 
@@ -271,11 +290,11 @@ def _changed_tasks(feed: WorkflowFeed, org_id: str, changes: Changes, now: datet
     """Tasks (+ comments) of the changed processes (from the process's answer, shared with the
     processes resource) and the changed one-off tasks; then what goes: tasks of a read process no
     longer in it, tasks of deleted processes, deleted tasks, and their comments (`comments.py`)."""
-    client, mode = feed.clients[org_id], feed.options.deleted_records
+    client, mode, workers = feed.clients[org_id], feed.options.deleted_records, feed.options.concurrency
     seen = CommentsSeen()
     read_processes: Dict[str, Set[str]] = {}  # process id -> its task ids as served
-    for key in sorted(changes.processes):
-        raw = feed.process(org_id, key, TASKS.resource, report)
+    for key, raw in side_by_side(lambda key: feed.process(org_id, key, TASKS.resource, report),
+                                 sorted(changes.processes), workers):
         if raw is None:
             seen.gone_processes.add(key)
             continue
@@ -289,9 +308,8 @@ def _changed_tasks(feed: WorkflowFeed, org_id: str, changes: Changes, now: datet
             yield comments_hints(comments)
     seen.read_processes = set(read_processes)
     gone_tasks: List[str] = []
-    for key in sorted(changes.oneoff_tasks):
-        raw = changes.task_answers[key] if key in changes.task_answers else get_one(
-            client, TASKS, org_id, key, TASKS.params, report)
+    for key, raw in side_by_side(lambda key: changes.task_answers[key] if key in changes.task_answers else get_one(
+            client, TASKS, org_id, key, TASKS.params, report), sorted(changes.oneoff_tasks), workers):
         if raw is None:
             gone_tasks.append(key)
             continue

@@ -142,3 +142,69 @@ def test_get_one_counts_its_request_and_names_the_record_when_it_fails(sim):
     with pytest.raises(TallyfyAPIError, match=rf"^org {ORG}, members {member['id']}: HTTP 403"):
         get_one(client_of(sim), MEMBERS, ORG, member["id"], {}, report)
     assert report.requests == 3
+
+
+# ------------------------------------------------------------------ side by side
+def test_side_by_side_answers_in_key_order_whatever_finishes_first():
+    import time
+
+    from tallyfy_source.api.single import side_by_side
+
+    def fetch(key):
+        time.sleep(0.02 * (5 - key))  # the last keys finish first
+        return key * 10
+
+    assert list(side_by_side(fetch, [1, 2, 3, 4], 4)) == [(1, 10), (2, 20), (3, 30), (4, 40)]
+    assert list(side_by_side(fetch, [], 4)) == []
+
+
+def test_side_by_side_keeps_at_most_twice_the_workers_waiting():
+    import threading
+
+    from tallyfy_source.api.single import side_by_side
+
+    started = []
+    lock = threading.Lock()
+
+    def fetch(key):
+        with lock:
+            started.append(key)
+        return key
+
+    reader = side_by_side(fetch, range(100), 3)
+    first = next(reader)
+    assert first == (0, 0)
+    assert len(started) <= 6  # the window: 2 x workers asked before the first answer is taken
+    assert [k for k, _ in reader] == list(range(1, 100))
+
+
+def test_a_failed_fetch_raises_at_its_turn_and_nothing_more_is_asked():
+    import threading
+
+    from tallyfy_source.api.single import side_by_side
+
+    asked = []
+    lock = threading.Lock()
+
+    def fetch(key):
+        with lock:
+            asked.append(key)
+        if key == 2:
+            raise TallyfyAPIError("HTTP 403 on GET /x: access denied", status=403)
+        return key
+
+    reader = side_by_side(fetch, range(50), 2)
+    assert [next(reader), next(reader)] == [(0, 0), (1, 1)]
+    with pytest.raises(TallyfyAPIError, match="403"):
+        next(reader)
+    assert max(asked) < 2 + 2 * 2 + 1  # the window after key 2, no further
+
+
+def test_one_worker_fetches_one_at_a_time_in_the_callers_thread():
+    import threading
+
+    from tallyfy_source.api.single import side_by_side
+
+    threads = set()
+    assert list(side_by_side(lambda k: threads.add(threading.get_ident()) or k, [3, 1], 1)) == [(3, 3), (1, 1)]
+    assert threads == {threading.get_ident()}

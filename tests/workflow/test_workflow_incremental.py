@@ -50,6 +50,24 @@ def test_a_rerun_with_no_change_costs_one_shared_feed_page(sim, loader):
     assert_workflow_equals_simulator(loader, sim.org)
 
 
+def test_changed_processes_are_fetched_side_by_side_once_each(sim, duckdb_loader):
+    """With `concurrency` 4 and a slow API, the single reads of 8 changed processes overlap (the
+    simulator counts the requests it is answering when each arrives); still one per process."""
+    loader = duckdb_loader
+    org = sim.org
+    loader.run(resources=WORKFLOW, activity_start_date=START)
+    runs = [r for r in org.values("runs") if any(t["status"] != "completed" for t in org._tasks_of(r["id"]))][:8]
+    for run in runs:
+        org.complete_task(next(t for t in org._tasks_of(run["id"]) if t["status"] != "completed")["id"])
+    sim.reset_counts()
+    sim.latency = 0.2
+    loader.run(resources=WORKFLOW, concurrency=4)
+    items = [r for r in sim.requests if r["resource"] == "runs" and r["kind"] == "item"]
+    assert sorted(r["path"].rsplit("/", 1)[1] for r in items) == sorted(r["id"] for r in runs)
+    assert max(r["in_flight"] for r in items) >= 2
+    assert_workflow_equals_simulator(loader, org)
+
+
 def test_k_changed_processes_cost_k_plus_feed_pages_plus_a_few(sim, duckdb_loader):
     loader = duckdb_loader
     org = sim.org
