@@ -18,7 +18,8 @@ from tallyfy_source.read.unserved import keep_unserved_fields
 GONE_SINCE = datetime(2026, 12, 1, 6, 0, tzinfo=timezone.utc)
 GROUPS = [  # `labels` is a list no endpoint declares; g3 is flagged missing; g4's `open` is text once
     {"org_id": "o1", "id": "g1", "name": "Ops", "members": [3, 1, 2], "labels": [{"text": "x"}, {"text": "y"}],
-     "stats": {"open": 4}, "missing_since": None},
+     "stats": {"open": 4}, "deep": {"a": {"b": 1}}, "missing_since": None,
+     "notes": [{"text": "n", "parts": [1, 2]}]},  # a list inside a list item: a grandchild table
     {"org_id": "o1", "id": "g2", "name": "Sales", "members": [], "labels": [], "stats": {"open": 0},
      "missing_since": None},
     {"org_id": "o1", "id": "g3", "name": "Gone", "members": [7], "labels": [], "stats": {"open": 1},
@@ -155,6 +156,7 @@ def test_child_lists_come_back_in_list_order_declared_or_not(pipeline):
     assert lists == {
         "members": {ids["o1/g1"]: [3, 1, 2], ids["o1/g2"]: []},
         "labels": {ids["o1/g1"]: [{"text": "x"}, {"text": "y"}], ids["o1/g2"]: []},
+        "notes": {ids["o1/g1"]: [{"text": "n"}], ids["o1/g2"]: []},  # one level down only
     }
 
 
@@ -171,12 +173,13 @@ def test_no_parents_no_lists(pipeline):
 # ------------------------------------------------------------------ keep_unserved_fields
 def test_fields_a_single_read_does_not_serve_keep_their_loaded_values(pipeline):
     [row] = keep_unserved_fields(GROUPS_ENDPOINT, "o1", [{"org_id": "o1", "id": "g1", "Name": "Ops 2"}], "delete")
-    assert row == {"org_id": "o1", "id": "g1", "Name": "Ops 2", "stats__open": 4,
-                   "members": [3, 1, 2], "labels": [{"text": "x"}, {"text": "y"}]}
+    assert row == {"org_id": "o1", "id": "g1", "Name": "Ops 2", "stats__open": 4, "deep__a__b": 1,
+                   "members": [3, 1, 2], "labels": [{"text": "x"}, {"text": "y"}], "notes": [{"text": "n"}]}
 
 
 def test_served_fields_and_lists_are_not_touched(pipeline):
-    served = {"org_id": "o1", "id": "g1", "name": "Ops", "stats": {"open": 9}, "labels": [], "members": [5]}
+    served = {"org_id": "o1", "id": "g1", "name": "Ops", "stats": {"open": 9}, "deep": {"a": {"b": 7}}, "labels": [],
+              "members": [5], "notes": []}
     [row] = keep_unserved_fields(GROUPS_ENDPOINT, "o1", [dict(served)], "delete")
     assert row == served
 
@@ -186,6 +189,18 @@ def test_a_record_not_loaded_or_flagged_keeps_only_what_it_was_served(pipeline):
     assert keep_unserved_fields(GROUPS_ENDPOINT, "o1", [dict(r) for r in rows], "flag") == rows
     [_, back] = keep_unserved_fields(GROUPS_ENDPOINT, "o1", [dict(r) for r in rows], "delete")
     assert (back["stats__open"], back["members"]) == (1, [7])
+
+
+def test_a_declared_list_the_table_never_got_comes_back_empty(pipeline):
+    endpoint = Endpoint(resource="groups", path="groups", primary_key=("org_id", "id"), sort_param="sort_by",
+                        child_lists=("members", "guests"))
+    [row] = keep_unserved_fields(endpoint, "o1", [{"org_id": "o1", "id": "g1", "name": "Ops"}], "delete")
+    assert (row["guests"], row["members"]) == ([], [3, 1, 2])
+
+
+def test_loaded_rows_read_several_columns(pipeline):
+    rows = deletes.loaded_rows(GROUPS_ENDPOINT, "o2", "delete", ["id", "name"])
+    assert rows == [{"id": "g1", "name": "Other org"}]
 
 
 def test_a_variant_column_is_not_carried(pipeline):
@@ -202,5 +217,6 @@ def test_reads_while_dlt_resets_the_live_schema_give_the_same_answers(tmp_path):
     reset_live_schema_in_place(pipeline)
     assert names(deletes.loaded_where("groups", "o1", "id", ["g1"], "delete")) == [("o1", "g1", "Ops")]
     assert deletes.child_lists("groups", [ids["o1/g1"]], ["members"]) == {
-        "members": {ids["o1/g1"]: [3, 1, 2]}, "labels": {ids["o1/g1"]: [{"text": "x"}, {"text": "y"}]}}
+        "members": {ids["o1/g1"]: [3, 1, 2]}, "labels": {ids["o1/g1"]: [{"text": "x"}, {"text": "y"}]},
+        "notes": {ids["o1/g1"]: [{"text": "n"}]}}
     assert names(deletes.loaded_rows(GROUPS_ENDPOINT, "o2", "delete")) == [("o2", "g1", "Other org")]

@@ -20,6 +20,7 @@ from tests.kernel.test_read_decisions import ORG, item_requests, reader, sim  # 
 
 NOW = datetime(2026, 12, 5, 12, 0, tzinfo=timezone.utc)
 GONE = [990001, 990002]  # loaded once, deleted upstream since
+FLAGGED = 990003  # deleted upstream and flagged by an earlier sweep in "flag" mode
 
 
 # ------------------------------------------------------------------ full_read_due
@@ -34,6 +35,11 @@ GONE = [990001, 990002]  # loaded once, deleted upstream since
 ])
 def test_a_full_read_is_due_when_asked_for_without_a_cursor_or_when_a_sweep_is(options, last_sweep, has_cursor, due):
     assert full_read_due(options, last_sweep, NOW, has_cursor=has_cursor) is due
+
+
+def test_an_interval_of_zero_sweeps_even_with_a_last_sweep_ahead_of_the_clock():
+    assert full_read_due(ReadOptions(sweep_interval_hours=0), (NOW + timedelta(hours=1)).isoformat(), NOW) is True
+    assert full_read_due(ReadOptions(), (NOW + timedelta(hours=1)).isoformat(), NOW) is False
 
 
 def test_without_a_cursor_argument_the_cursor_is_taken_as_there():
@@ -96,12 +102,15 @@ def test_a_read_failing_before_any_report_is_still_skipped():
     assert list(each_org(["a"], "members", read, None)) == []
 
 
-def test_a_run_reads_every_org_with_its_own_client():
+def test_a_run_reads_every_org_with_its_own_client(caplog):
     reports = []
     run = Run(clients={"a": "A", "b": "B"}, options=ReadOptions(), org_ids=["a", "b"], reports=reports)
-    rows = list(run.each_org("members", reading({})))
+    error = TallyfyAPIError("HTTP 404 on GET /x: not found", status=404)
+    with caplog.at_level(logging.ERROR, logger="tallyfy_source"):
+        rows = list(run.each_org("groups", reading({"a": error})))
     assert [(r["org"], r["client"]) for r in rows] == [("a", "A"), ("b", "B")]
     assert len(reports) == 4
+    assert [r.getMessage() for r in caplog.records] == ["groups of org a failed, other orgs go on: HTTP 404 on GET /x: not found"]
 
 
 # ------------------------------------------------------------------ confirm_missing
@@ -112,6 +121,7 @@ def loaded(sim, tmp_path):
     members = [dict(shape_row(dict(m), ORG, True)) for m in sim.org.served("members")]
     members += [{"org_id": ORG, "id": key, "email": f"gone{key}@example.com", MISSING_SINCE_COLUMN: None}
                 for key in GONE]
+    members.append({"org_id": ORG, "id": FLAGGED, "email": "flagged@example.com", MISSING_SINCE_COLUMN: NOW})
     pipe = dlt.pipeline("org_rules", destination=dlt.destinations.duckdb(str(tmp_path / "d.duckdb")),
                         dataset_name="tallyfy", pipelines_dir=str(tmp_path / "pipelines"))
     pipe.run(dlt.resource(members, name="members", primary_key=("org_id", "id"), write_disposition="merge",
@@ -129,9 +139,10 @@ def test_keys_missing_from_a_sweep_and_gone_upstream_become_tombstones(sim, load
     read = swept(sim)
     found, removals = confirm_missing(read, NOW)
     assert found == []
-    assert sorted(removals, key=lambda r: r["id"]) == [{"org_id": ORG, "id": k, DELETED_COLUMN: True} for k in GONE]
-    assert (read.report.missing, read.report.found_on_recheck, read.report.unconfirmed) == (2, 0, 0)
-    assert sorted(r["path"].rsplit("/", 1)[1] for r in item_requests(sim)) == [str(k) for k in GONE]
+    assert sorted(removals, key=lambda r: r["id"]) == [{"org_id": ORG, "id": k, DELETED_COLUMN: True}
+                                                       for k in GONE + [FLAGGED]]
+    assert (read.report.missing, read.report.found_on_recheck, read.report.unconfirmed) == (3, 0, 0)
+    assert sorted(r["path"].rsplit("/", 1)[1] for r in item_requests(sim)) == [str(k) for k in GONE + [FLAGGED]]
 
 
 def test_in_flag_mode_the_last_loaded_rows_come_back_flagged(sim, loaded):
@@ -139,6 +150,7 @@ def test_in_flag_mode_the_last_loaded_rows_come_back_flagged(sim, loaded):
     _, removals = confirm_missing(read, NOW)
     assert sorted((r["id"], r["email"], r[MISSING_SINCE_COLUMN]) for r in removals) == [
         (k, f"gone{k}@example.com", NOW) for k in GONE]
+    assert str(FLAGGED) not in [r["path"].rsplit("/", 1)[1] for r in item_requests(sim)]  # flagged already
 
 
 def test_a_key_the_sweep_did_not_see_that_exists_is_read_again(sim, loaded):
@@ -146,7 +158,7 @@ def test_a_key_the_sweep_did_not_see_that_exists_is_read_again(sim, loaded):
     there = sim.org.records("members")[2]["id"]
     seen = [k for k in read.seen if k != str(there)]  # the walk keeps keys as text
     found, removals = confirm_missing(read, NOW, seen=seen)
-    assert [r["id"] for r in found] == [there] and len(removals) == 2
+    assert [r["id"] for r in found] == [there] and len(removals) == 3
     assert read.report.found_on_recheck == 1
 
 
@@ -154,7 +166,7 @@ def test_an_unanswered_key_waits_for_the_next_sweep(sim, loaded):
     read = swept(sim)
     sim.faults = FaultPlan([Fault("status", status=503, item=True, times=None)])
     assert confirm_missing(read, NOW) == ([], [])
-    assert (read.report.missing, read.report.unconfirmed) == (0, 2)
+    assert (read.report.missing, read.report.unconfirmed) == (0, 3)
 
 
 def test_a_key_the_token_may_not_confirm_goes_after_a_second_sighting(sim, loaded):
@@ -162,24 +174,24 @@ def test_a_key_the_token_may_not_confirm_goes_after_a_second_sighting(sim, loade
     sim.faults = FaultPlan([Fault("status", status=403, item=True, times=None)])
     suspects = {"123456": (NOW - timedelta(days=3)).isoformat()}  # seen again since: no longer suspect
     assert confirm_missing(read, NOW, suspects=suspects) == ([], [])
-    assert suspects == {str(k): NOW.isoformat() for k in GONE}
+    assert suspects == {str(k): NOW.isoformat() for k in GONE + [FLAGGED]}
     assert read.report.unconfirmed == 0
     soon = NOW + orgs.SECOND_SIGHTING - timedelta(minutes=1)
     assert confirm_missing(swept(sim), soon, suspects=suspects) == ([], [])
-    assert suspects == {str(k): NOW.isoformat() for k in GONE}
+    assert suspects == {str(k): NOW.isoformat() for k in GONE + [FLAGGED]}
     later = NOW + orgs.SECOND_SIGHTING
     _, removals = confirm_missing(swept(sim), later, suspects=suspects)
-    assert sorted(r["id"] for r in removals) == GONE and suspects == {}
+    assert sorted(r["id"] for r in removals) == GONE + [FLAGGED] and suspects == {}
 
 
 def test_without_a_suspects_record_a_forbidden_key_is_unconfirmed(sim, loaded):
     read = swept(sim)
     sim.faults = FaultPlan([Fault("status", status=403, item=True, times=None)])
     assert confirm_missing(read, NOW) == ([], [])
-    assert read.report.unconfirmed == 2
+    assert read.report.unconfirmed == 3
 
 
 def test_keys_are_checked_against_another_tables_keys_when_asked(sim, loaded):
     read = swept(sim)
     assert confirm_missing(read, NOW, table=MEMBERS)[1] != []
-    assert confirm_missing(read, NOW, seen=list(read.seen) + GONE) == ([], [])
+    assert confirm_missing(read, NOW, seen=list(read.seen) + GONE + [FLAGGED]) == ([], [])

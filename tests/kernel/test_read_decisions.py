@@ -955,6 +955,7 @@ def test_a_refused_sort_is_read_again_without_it(sim, status):
     assert [r["query"].get("sort") for r in asked] == ["-updated_at", None, None, None, None]
     assert (read.report.mode, read.report.rows_read) == ("full", 35)
     assert read.sorted_newest_first is False
+    assert read.report.requests == 5  # the refused request counts too
 
 
 def test_a_sort_refused_after_rows_were_read_fails_the_walk(sim):

@@ -97,6 +97,7 @@ def test_the_url_escapes_the_key_but_keeps_its_at_sign():
     ({"message": "No query results for model [App\\Models\\Run]."}, "abc", True),  # the class, not the key
     ({"message": "NO QUERY RESULTS"}, "abc", True),
     ({"message": None}, "abc", False),
+    ({"message": None}, "X", False),  # no message names no key, even a one-letter one
     ({}, "abc", False),
     ({"code": None, "message": "run abc"}, "abc", True),
 ])
