@@ -7,20 +7,36 @@
    page by page with the server's default page size, `pd.json_normalize`, one
    DuckDB `CREATE TABLE AS SELECT * FROM df` per table. On a 429 it sleeps for
    Retry-After and asks the same page again, as a user would.
+
+Both read the directory's four lists; with `workflow=True` (`make bench-workflow`) also the
+workflow's: templates, processes and tasks with the same `with` includes as ours, and the
+activity feed from the same first day, 100 a page (the script too: the API's maximum, which a user
+fetching 50,000 tasks sets). A user reading the docs sends no `archived` parameter, so
+archived records are not read (ours reads both walks: those rows are counted in its figures).
 """
 
 import time
-from typing import Any, Dict, List
+from typing import Any, Dict, List, Tuple
 
 import dlt
 from dlt.sources.rest_api import rest_api_source
 
-from tallyfy_source.api.endpoints import CLIENT_HEADER, ENDPOINTS
+from tallyfy_source.api.endpoints import ACTIVITY, CLIENT_HEADER, ENDPOINTS, WORKFLOW_ENDPOINTS, Endpoint
 
 HEADERS = {"Accept": "application/json", CLIENT_HEADER[0]: CLIENT_HEADER[1]}
 
 
-def rest_api_config(base_url: str, token: str, org_id: str) -> Dict[str, Any]:
+def endpoints(workflow: bool = False, activity_start: str = "") -> List[Tuple[Endpoint, Dict[str, str]]]:
+    """(endpoint, query parameters) of every list a baseline reads."""
+    lists = [(e, dict(e.params)) for e in ENDPOINTS.values()]
+    if workflow:  # 100 a page, the most the API serves: at the default 10 the script needs hours here
+        lists += [(e, {**e.params, "per_page": "100"}) for e in WORKFLOW_ENDPOINTS.values()]
+        lists.append((ACTIVITY, {**ACTIVITY.params, "created_after": activity_start, "per_page": "100"}))
+    return lists
+
+
+def rest_api_config(base_url: str, token: str, org_id: str, workflow: bool = False,
+                    activity_start: str = "") -> Dict[str, Any]:
     """The `rest_api_source` config a user would write from Tallyfy's API docs."""
     return {
         "client": {
@@ -42,14 +58,15 @@ def rest_api_config(base_url: str, token: str, org_id: str) -> Dict[str, Any]:
         "resources": [
             {
                 "name": endpoint.resource,
-                "endpoint": {"path": f"organizations/{org_id}/{endpoint.path}", "params": dict(endpoint.params)},
+                "endpoint": {"path": f"organizations/{org_id}/{endpoint.path}", "params": params},
             }
-            for endpoint in ENDPOINTS.values()
+            for endpoint, params in endpoints(workflow, activity_start)
         ],
     }
 
 
-def run_rest_api(base_url: str, token: str, org_id: str, db_path: str, pipelines_dir: str) -> dlt.Pipeline:
+def run_rest_api(base_url: str, token: str, org_id: str, db_path: str, pipelines_dir: str, workflow: bool = False,
+                 activity_start: str = "") -> dlt.Pipeline:
     """Full load with `rest_api_source` into DuckDB; returns the pipeline (its trace has the timings)."""
     pipeline = dlt.pipeline(
         pipeline_name="bench_rest_api",
@@ -57,7 +74,7 @@ def run_rest_api(base_url: str, token: str, org_id: str, db_path: str, pipelines
         destination=dlt.destinations.duckdb(credentials=db_path),
         dataset_name="tallyfy",
     )
-    pipeline.run(rest_api_source(rest_api_config(base_url, token, org_id)))
+    pipeline.run(rest_api_source(rest_api_config(base_url, token, org_id, workflow, activity_start)))
     return pipeline
 
 
@@ -81,7 +98,8 @@ def _get_all_pages(url: str, token: str, params: Dict[str, str]) -> List[Dict[st
         page += 1
 
 
-def run_requests_pandas(base_url: str, token: str, org_id: str, db_path: str) -> Dict[str, Any]:
+def run_requests_pandas(base_url: str, token: str, org_id: str, db_path: str, workflow: bool = False,
+                        activity_start: str = "") -> Dict[str, Any]:
     """Full load with requests + pandas into DuckDB: {"rows": {table: n}, "seconds": {phase: s}}."""
     import duckdb
     import pandas as pd
@@ -90,11 +108,9 @@ def run_requests_pandas(base_url: str, token: str, org_id: str, db_path: str) ->
     rows: Dict[str, int] = {}
     con = duckdb.connect(db_path)
     try:
-        for endpoint in ENDPOINTS.values():
+        for endpoint, params in endpoints(workflow, activity_start):
             started = time.perf_counter()
-            records = _get_all_pages(
-                f"{base_url.rstrip('/')}/organizations/{org_id}/{endpoint.path}", token, dict(endpoint.params)
-            )
+            records = _get_all_pages(f"{base_url.rstrip('/')}/organizations/{org_id}/{endpoint.path}", token, params)
             fetched = time.perf_counter()
             df = pd.json_normalize(records)
             normalized = time.perf_counter()

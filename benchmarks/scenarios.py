@@ -160,6 +160,7 @@ def run_rest_api(spec: Dict[str, Any]) -> Dict[str, Any]:
     pipeline = load(
         spec["base_url"], spec["token"], spec["org_id"],
         os.path.join(spec["workdir"], "rest_api.duckdb"), os.path.join(spec["workdir"], "pipelines"),
+        spec.get("workflow", False), spec.get("activity_start", ""),
     )
     wall = time.perf_counter() - started
     return {"wall": wall, "steps": step_seconds(pipeline), "rows": loaded_rows(pipeline)}
@@ -170,7 +171,8 @@ def run_pandas(spec: Dict[str, Any]) -> Dict[str, Any]:
 
     started = time.perf_counter()
     out = run_requests_pandas(
-        spec["base_url"], spec["token"], spec["org_id"], os.path.join(spec["workdir"], "pandas.duckdb")
+        spec["base_url"], spec["token"], spec["org_id"], os.path.join(spec["workdir"], "pandas.duckdb"),
+        spec.get("workflow", False), spec.get("activity_start", ""),
     )
     wall = time.perf_counter() - started
     return {"wall": wall, "steps": out["seconds"], "rows": out["rows"]}

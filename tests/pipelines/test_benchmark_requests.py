@@ -37,6 +37,21 @@ def test_request_counts_of_full_noop_and_changed_runs():
     assert runs["ours_changed"]["rows"]["groups"] == 2
     assert all(run["status_429"] == 0 for run in runs.values())
 
+    # the baselines read each list once, without `archived`, 100 a page (the pandas script reads the
+    # directory at the server's default page size); the same rows of the unarchived records
+    unarchived = {r: len(org.served(r, query={})) for r in ("checklists", "runs", "tasks")}
+    events = len(org.served("activity", query={"created_after": "2025-01-01"}))
+    lists = {**{r: getattr(org, r) for r in ("members", "groups", "tags", "guests")}}
+    sizes = {**{r: len(records(v)) for r, v in lists.items()}, **unarchived, "activity": events}
+    rest = runs["full_rest_api"]
+    assert rest["requests_by_resource"] == {r: pages(n) for r, n in sizes.items()}
+    pandas = runs["full_pandas"]["requests_by_resource"]
+    assert {r: pandas[r] for r in ("checklists", "runs", "tasks", "activity")} == {
+        r: pages(sizes[r]) for r in ("checklists", "runs", "tasks", "activity")}
+    assert pandas["tags"] == -(-sizes["tags"] // 10)  # the directory at the default page size
+    assert runs["full_pandas"]["rows"]["tasks"] == unarchived["tasks"] == rest["rows"]["tasks"]
+    assert "Ours against what a user would write instead" in workflow.render(data)
+
     assert data["expected"] == {"ours_full": 18, "ours_noop": 9, "ours_changed": 9}
     table = render(data)
     assert "| requests, full load | = P + rechecks = 18 | 18 | yes |" in table
@@ -65,14 +80,14 @@ def test_workflow_request_counts_of_full_noop_changed_and_sweep_runs():
     page once more (the cursor); between sweeps, one feed read serves the three workflow resources
     and a changed process costs one GET; a sweep costs the full load's list pages again."""
     from benchmarks.workflow import WorkflowSizes, make_workflow_org
-    from tests.expected import full_read_requests
+    from tests.expected import full_read_requests, records
 
     args = build_parser().parse_args(["--workflow", "--workflow-scale", "0.01", "--no-small", "--changed-processes", "5",
                                       "--latency", "0", "--rate", "0", "--out", "-"])
     data = workflow.run_workflow(args, measure, TOKEN, log=lambda line: None)
     runs = data["runs"]
     assert {name: run.get("error") for name, run in runs.items()} == dict.fromkeys(runs)
-    assert list(runs) == ["full_full", "full_noop", "full_changed", "full_sweep"]
+    assert list(runs) == ["full_full", "full_noop", "full_changed", "full_sweep", "full_rest_api", "full_pandas"]
 
     org = make_workflow_org(WorkflowSizes().scaled(0.01), 1)  # the same org again (seeded)
     pages = lambda n: max(1, -(-n // 100))  # noqa: E731
@@ -106,3 +121,18 @@ def test_workflow_request_counts_of_full_noop_changed_and_sweep_runs():
     assert sweep["requests_by_resource"] == {**directory, **walks, "checklists": 2 + labelled, "activity": 3}
     assert sweep["requests_by_kind"]["item"] == labelled
     assert all(run["status_429"] == 0 for run in runs.values())
+
+    # the baselines read each list once, without `archived`, 100 a page (the pandas script reads the
+    # directory at the server's default page size); the same rows of the unarchived records
+    unarchived = {r: len(org.served(r, query={})) for r in ("checklists", "runs", "tasks")}
+    events = len(org.served("activity", query={"created_after": "2025-01-01"}))
+    lists = {**{r: getattr(org, r) for r in ("members", "groups", "tags", "guests")}}
+    sizes = {**{r: len(records(v)) for r, v in lists.items()}, **unarchived, "activity": events}
+    rest = runs["full_rest_api"]
+    assert rest["requests_by_resource"] == {r: pages(n) for r, n in sizes.items()}
+    pandas = runs["full_pandas"]["requests_by_resource"]
+    assert {r: pandas[r] for r in ("checklists", "runs", "tasks", "activity")} == {
+        r: pages(sizes[r]) for r in ("checklists", "runs", "tasks", "activity")}
+    assert pandas["tags"] == -(-sizes["tags"] // 10)  # the directory at the default page size
+    assert runs["full_pandas"]["rows"]["tasks"] == unarchived["tasks"] == rest["rows"]["tasks"]
+    assert "Ours against what a user would write instead" in workflow.render(data)
