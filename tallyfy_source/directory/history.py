@@ -10,11 +10,11 @@ upstream simply stop getting rows; their history stays.
 """
 
 from datetime import datetime
-from typing import Any, Dict, List
+from typing import Any, Dict, List, Optional
 
 import dlt
 
-from tallyfy_source.api.endpoints import MEMBERS
+from tallyfy_source.api.endpoints import MEMBERS, Endpoint
 from tallyfy_source.read.merge import variant_hints
 from tallyfy_source.read.validity import ValidityHistory
 from tallyfy_source.shape.columns import _cols
@@ -62,5 +62,8 @@ MEMBER_HISTORY = ValidityHistory(
     fields=lambda row: [{"role": row.get("role"), "status": row.get("status")}],
     columns={"role": "text", "status": "text"},
 )
-#: the validity history each directory table keeps, by table
-VERSIONED = {MEMBERS.resource: MEMBER_HISTORY}
+
+
+def validity_history(endpoint: Endpoint) -> Optional[ValidityHistory]:
+    """The validity history a directory endpoint's rows keep (members only)."""
+    return MEMBER_HISTORY if endpoint is MEMBERS else None

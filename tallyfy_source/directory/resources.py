@@ -14,7 +14,8 @@ from dlt.sources import DltResource
 
 from tallyfy_source.api.endpoints import TAGS, Endpoint
 from tallyfy_source.directory.state import DirectoryOrgState
-from tallyfy_source.directory.history import TAG_STATISTICS_HISTORY, VERSIONED, history_hints, tag_statistics_rows
+from tallyfy_source.directory.history import (TAG_STATISTICS_HISTORY, history_hints, tag_statistics_rows,
+                                            validity_history)
 from tallyfy_source.read.endpoint_read import Cursor, EndpointRead
 from tallyfy_source.read.merge import merged_resource, own_variant, table_columns
 from tallyfy_source.read.orgs import OrgRun, Run, confirm_missing, full_read_due
@@ -41,7 +42,7 @@ def endpoint_rows(run: Run, endpoint: Endpoint) -> Iterator[Any]:
     options = run.options
     as_table = as_arrow_table(endpoint)
     state = dlt.current.resource_state()
-    history = VERSIONED.get(endpoint.resource)
+    history = validity_history(endpoint)
 
     def read_org(org: OrgRun) -> Iterator[Any]:
         org_id, now = org.org_id, org.now
@@ -52,7 +53,7 @@ def endpoint_rows(run: Run, endpoint: Endpoint) -> Iterator[Any]:
         org.add(read.report)
         versions = OrgVersions(history) if history else None
         for rows in read.rows():
-            if endpoint.resource == TAGS.resource and rows:  # before the Arrow conversion
+            if endpoint is TAGS and rows:  # before the Arrow conversion
                 yield history_hints(tag_statistics_rows(rows, now))
             if versions:
                 versions.see(rows)
@@ -85,8 +86,9 @@ def endpoint_resource(run: Run, endpoint: Endpoint) -> DltResource:
     """A directory endpoint's resource: cursor, sweeps (see `endpoint_rows`); tags also fill
     `tag_statistics_history`, members `members_history` (`history.py`)."""
     resource = merged_resource(endpoint_rows, endpoint, run, endpoint)
-    if endpoint.resource == TAGS.resource:
+    if endpoint is TAGS:
         own_variant(resource, TAG_STATISTICS_HISTORY)
-    if endpoint.resource in VERSIONED:
-        own_variant(resource, VERSIONED[endpoint.resource].table)
+    history = validity_history(endpoint)
+    if history:
+        own_variant(resource, history.table)
     return resource
