@@ -127,7 +127,7 @@ def ours_pipeline(workdir: str) -> dlt.Pipeline:
 
 def run_ours(spec: Dict[str, Any]) -> Dict[str, Any]:
     from pipelines.tallyfy_pipeline import loader_file_format
-    from tallyfy_source import select_resources, tallyfy_source
+    from tallyfy_source import apply_file_format, select_resources, tallyfy_source
 
     reports: List[Any] = []
     pipeline = ours_pipeline(spec["workdir"])
@@ -142,7 +142,8 @@ def run_ours(spec: Dict[str, Any]) -> Dict[str, Any]:
     if spec.get("resources"):  # named tables, as `tallyfy-load --resources` selects them
         source = select_resources(source, spec["resources"])
     started = time.perf_counter()
-    pipeline.run(source, loader_file_format=loader_file_format(pipeline.destination))
+    file_format = loader_file_format(pipeline.destination)
+    pipeline.run(apply_file_format(source, file_format), loader_file_format=file_format)
     wall = time.perf_counter() - started
     return {
         "wall": wall,

@@ -43,7 +43,7 @@ from deploy.tallyfy_scheduled import scheduled_destination
 from pipelines.errors import one_line_reason
 from pipelines.lock import pipeline_lock
 from pipelines.tallyfy_pipeline import after_load, failed_orgs, loader_file_format
-from tallyfy_source import select_resources, tallyfy_source
+from tallyfy_source import apply_file_format, select_resources, tallyfy_source
 from tallyfy_source.validation import check_pipeline_name, org_ids_from
 
 DATASET = "tallyfy"
@@ -130,8 +130,9 @@ def org_assets(org_id: str, destination: Any, dataset_name: str = DATASET,
             with pipeline_lock(pipeline.pipelines_dir, f"{dataset_name}_dataset"):
                 # dagster-dlt drops the local working folder first and dlt restores the state
                 # from the destination: what tallyfy-load does after an interrupted run
-                results = list(dlt.run(context=context, dlt_source=source, dlt_pipeline=pipeline,
-                                       loader_file_format=loader_file_format(pipeline.destination)))
+                file_format = loader_file_format(pipeline.destination)
+                results = list(dlt.run(context=context, dlt_source=apply_file_format(source, file_format),
+                                       dlt_pipeline=pipeline, loader_file_format=file_format))
                 after_load(pipeline, resources, reports, out=summary)  # the views, the summary
         except Exception as error:  # one line, as tallyfy-load says it (pipelines/errors.py)
             raise dg.Failure(description=f"org {org_id} failed: {one_line_reason(error)}") from error

@@ -21,7 +21,7 @@ from pipelines.duckdb_file import check_duckdb_file
 from pipelines.errors import exit_code, one_line_reason
 from pipelines.lock import pipeline_lock
 from pipelines.tallyfy_pipeline import after_load, loader_file_format, report_failed_orgs, setup_logging
-from tallyfy_source import RESOURCE_NAMES, destinations, select_resources, tallyfy_source
+from tallyfy_source import RESOURCE_NAMES, apply_file_format, destinations, select_resources, tallyfy_source
 from tallyfy_source.resume import discard_interrupted_load
 
 PROG = "tallyfy_scheduled"
@@ -35,7 +35,8 @@ def load(destination) -> int:
         # an earlier run was interrupted: redo it from the last completed load, as tallyfy-load does
         pipeline, _ = discard_interrupted_load(pipeline)
         source = select_resources(tallyfy_source(reports=reports), None)  # every table
-        pipeline.run(source, loader_file_format=loader_file_format(pipeline.destination))
+        file_format = loader_file_format(pipeline.destination)
+        pipeline.run(apply_file_format(source, file_format), loader_file_format=file_format)
         after_load(pipeline, list(RESOURCE_NAMES), reports)  # views, summary
     return report_failed_orgs(reports, prog=PROG)
 

@@ -14,7 +14,7 @@ from typing import Any, Dict, List, Optional, Sequence, Set
 
 import dlt
 
-from tallyfy_source import RESOURCE_NAMES, destinations, tallyfy_source
+from tallyfy_source import RESOURCE_NAMES, apply_file_format, destinations, tallyfy_source
 from tallyfy_source.api.endpoints import dlt_resource_names
 from tallyfy_source.read.deletes import DELETE_MODES
 from tallyfy_source.errors import ConfigError
@@ -223,7 +223,8 @@ def run(args: argparse.Namespace, out=None) -> int:
         stack.enter_context(pipeline_lock(args.pipelines_dir, pipeline_name))  # one run at a time
         pipeline = open_pipeline(args, pipeline_name, destination)
         try:
-            pipeline.run(source, loader_file_format=loader_file_format(destination))
+            file_format = loader_file_format(destination)
+            pipeline.run(apply_file_format(source, file_format), loader_file_format=file_format)
         except BaseException:
             if new_file and not has_completed_load(new_file, args.dataset):
                 remove_database(new_file)  # a run stopped at once (401, redirect) leaves no empty file

@@ -14,6 +14,7 @@ from tallyfy_source.api.client import make_client, make_session
 from tallyfy_source.api.endpoints import DEFAULT_BASE_URL, ENDPOINTS, MAX_PER_PAGE, dlt_resource_names
 from tallyfy_source.directory.resources import endpoint_resource
 from tallyfy_source.read.endpoint_read import ReadOptions, ReadReport
+from tallyfy_source.read.merge import apply_file_format  # noqa: F401 (public: tallyfy_source.apply_file_format)
 from tallyfy_source.read.orgs import Run
 from tallyfy_source.validation import (
     check_base_url,

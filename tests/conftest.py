@@ -15,7 +15,7 @@ import dlt
 import pytest
 
 from tallyfy_source import destinations as atomic
-from tallyfy_source import tallyfy_source
+from tallyfy_source import apply_file_format, tallyfy_source
 from tallyfy_source.simulator import Simulator, SyntheticOrg
 
 TOKEN = "sim-token-7f3c9e1b2d4a"
@@ -154,7 +154,7 @@ class Loader:
         if resources:
             source = source.with_resources(*resources)
         pipeline = self.pipeline()
-        info = pipeline.run(source, loader_file_format=self.loader_file_format)
+        info = pipeline.run(apply_file_format(source, self.loader_file_format), loader_file_format=self.loader_file_format)
         return pipeline, info
 
     def rows(self, sql: str) -> List[tuple]:

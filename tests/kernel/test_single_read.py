@@ -209,3 +209,14 @@ def test_one_worker_fetches_one_at_a_time_in_the_callers_thread():
     threads = set()
     assert list(side_by_side(lambda k: threads.add(threading.get_ident()) or k, [3, 1], 1)) == [(3, 3), (1, 1)]
     assert threads == {threading.get_ident()}
+
+
+def test_two_workers_fetch_in_other_threads():
+    import threading
+
+    from tallyfy_source.api.single import side_by_side
+
+    threads = set()
+    assert list(side_by_side(lambda k: threads.add(threading.get_ident()) or k, [3, 1, 2], 2)) == [
+        (3, 3), (1, 1), (2, 2)]
+    assert threading.get_ident() not in threads and 1 <= len(threads) <= 2
