@@ -34,8 +34,11 @@ def _query(target: Any) -> Iterator[Callable[..., List[tuple]]]:
             yield lambda sql, *params: con.execute(sql, list(params)).fetchall()
 
 
-#: columns that say when a load ran (two loads of the same data differ there, by design)
-LOAD_TIMES = {("tag_statistics_history", "loaded_at")}
+#: columns that say when a load ran (two loads of the same data differ there, by design): the tag
+#: counts' load time, and the validity history's bounds (each version's rows are still compared)
+LOAD_TIMES = {("tag_statistics_history", "loaded_at")} | {
+    (table, bound) for table in ("members_history", "processes_history", "process_tags_history")
+    for bound in ("valid_from", "valid_to")}
 
 
 def snapshot(target: Any, dataset: str = "tallyfy") -> Snapshot:
