@@ -293,10 +293,12 @@ def versus(runs: Dict[str, Dict[str, Any]], rate: Optional[int]) -> List[str]:
     floor = ours["requests"] / (rate / 60) if rate else None
     rest = runs.get("full_rest_api")
     out += ["", "| issue 18's target (50,000-task org) | goal | measured | met |", "|---|---|---|---|"]
-    if floor:
-        ratio = ours["wall"] / floor
+    if floor:  # the network phase against the floor; normalize and load are the fixed seconds on top
+        ratio = ours["steps"]["extract"] / floor
+        fixed = ours["wall"] - ours["steps"]["extract"]
         out.append(f"| full load against the floor ({ours['requests']:,} requests at {rate}/minute = {floor:.0f} s)"
-                   f" | <= 1.5x (+ a few s) | {ours['wall']:.0f} s = {ratio:.2f}x | {'yes' if ratio <= 1.5 else 'no'} |")
+                   f" | <= 1.5x (+ a few s) | extract {ours['steps']['extract']:.0f} s = {ratio:.2f}x, + {fixed:.0f} s"
+                   f" (wall {ours['wall']:.0f} s) | {'yes' if ratio <= 1.5 else 'no'} |")
     if _ok(rest):
         faster = rest["wall"] / ours["wall"]
         out.append(f"| wall vs `rest_api_source` | >= 2.5x faster | {faster:.2f}x | {'yes' if faster >= 2.5 else 'no'} |")
