@@ -63,6 +63,8 @@ STUB_COLUMNS: Dict[str, Tuple[Tuple[str, str], ...]] = {
     "processes__tags": _CHILD_KEYS + (("tag_id", "TEXT"),),
     "tasks__tags": _CHILD_KEYS + (("tag_id", "TEXT"),),
     TAG_STATISTICS_HISTORY: _typed(HISTORY_COLUMNS, list(HISTORY_COLUMNS)),
+    "process_tags_history": (("org_id", "TEXT"), ("process_id", "TEXT"), ("tag_id", "TEXT"),
+                             ("valid_from", "TIMESTAMP WITH TIME ZONE"), ("valid_to", "TIMESTAMP WITH TIME ZONE")),
 }
 
 
@@ -620,11 +622,13 @@ TAG_ACTIVITY = View(
     "tag_activity",
     required=("tags",),
     optional=("templates", "templates__tags", "processes", "processes__tags", "tasks", "tasks__tags", "comments",
-              TAG_STATISTICS_HISTORY),
+              TAG_STATISTICS_HISTORY, "process_tags_history"),
     sql=f"""
 -- tag_activity: per tag and UTC calendar month. CAVEAT: tags are today's links (a tag added to or
 -- removed from a process later moves its whole history); history_* columns are the API's counts
--- at the month's last tag_statistics_history snapshot, NULL for months without one.
+-- at the month's last tag_statistics_history snapshot, NULL for months without one;
+-- history_processes_carrying: the processes carrying the tag at the month's end (this month: now)
+-- from process_tags_history, as the loads saw them; NULL for months that ended before it began.
 WITH tagged_templates AS (
     SELECT DISTINCT tm.org_id, tt.tag_id, tm.id AS template_id, tm.created_at
     FROM {{templates__tags}} tt
@@ -687,6 +691,18 @@ WITH tagged_templates AS (
     SELECT org_id, tag_id, month_start FROM monthly
     UNION
     SELECT org_id, tag_id, month_start FROM snapshots WHERE newest_first = 1
+), month_ends AS (
+    SELECT org_id, tag_id, month_start, month_start + INTERVAL '1' MONTH AS month_end FROM months
+), history_start AS (
+    -- the first load that kept process tags: months ending before it have no history
+    SELECT v.org_id, MIN(v.valid_from) AS first_version FROM {{process_tags_history}} v GROUP BY v.org_id
+), carried AS (
+    -- the processes carrying the tag at the month's end (for this month: now), as the loads saw them
+    SELECT e.org_id, e.tag_id, e.month_start, COUNT(DISTINCT h.process_id) AS processes
+    FROM month_ends e
+    JOIN {{process_tags_history}} h ON h.org_id = e.org_id AND h.tag_id = e.tag_id
+        AND h.valid_from < e.month_end AND (h.valid_to IS NULL OR h.valid_to >= e.month_end)
+    GROUP BY e.org_id, e.tag_id, e.month_start
 )
 SELECT
     t.org_id,
@@ -699,12 +715,16 @@ SELECT
     CAST(a.tasks_completed_on_time AS DOUBLE PRECISION)
         / NULLIF(CAST(a.tasks_completed_with_deadline AS DOUBLE PRECISION), 0) AS on_time_share,
     s.snapshot_date AS history_snapshot_date,
-    {", ".join(f"s.{k} AS history_{_PLURAL[k]}" for k in _STATS)}
-FROM months m
+    {", ".join(f"s.{k} AS history_{_PLURAL[k]}" for k in _STATS)},
+    CAST(CASE WHEN hs.first_version < m.month_end THEN COALESCE(c.processes, 0) END AS BIGINT)
+        AS history_processes_carrying
+FROM month_ends m
 JOIN {{tags}} t ON t.org_id = m.org_id AND t.id = m.tag_id
 LEFT JOIN monthly a ON a.org_id = m.org_id AND a.tag_id = m.tag_id AND a.month_start = m.month_start
 LEFT JOIN snapshots s ON s.org_id = m.org_id AND s.tag_id = m.tag_id AND s.month_start = m.month_start
     AND s.newest_first = 1
+LEFT JOIN history_start hs ON hs.org_id = m.org_id
+LEFT JOIN carried c ON c.org_id = m.org_id AND c.tag_id = m.tag_id AND c.month_start = m.month_start
 """,
 )
 

@@ -101,6 +101,9 @@ def expected_tag_activity(orgs, history: List[Dict[str, Dict[str, tuple]]]) -> D
                     "on_time_share": round(c["tasks_completed_on_time"] / with_deadline, 6) if with_deadline else None,
                     "history_snapshot_date": day,
                     **{f"history_{k}{'es' if k.endswith('process') else 's'}": v for k, v in zip(STATS, stats)},
+                    # process_tags_history starts with the first load (dlt's load time: today), so
+                    # the months of this test, in the past, all ended before it began
+                    "history_processes_carrying": None,
                 }
     return out
 
@@ -204,3 +207,37 @@ def test_tag_activity_reads_only_tables_that_stand_in_empty_when_missing():
     for table in TAG_ACTIVITY.optional:
         assert table in STUB_COLUMNS, table
     assert "CAVEAT: tags are today's links" in TAG_ACTIVITY.sql
+
+
+def test_the_processes_carrying_a_tag_this_month_come_from_the_process_tags_history(orgs, tmp_path, destination):
+    """Loads at today's time (no clock moved): this month's row counts the processes that carry
+    the tag now, as `process_tags_history` holds them after a retag; months that ended before the
+    first load have no such history (NULL)."""
+    org = orgs[0]
+    with Simulator(orgs=orgs, token=TOKEN) as server:
+        loader = Loader(server, tmp_path, destination)
+        loader.run(resources=LOADED)
+        runs = [r for r in org.values("runs") if ("runs", r["id"]) in org.tag_links]
+        tag = org.tag_links[("runs", runs[0]["id"])][0]["tag_id"]
+        untagged = next(r["id"] for r in org.values("runs") if not any(
+            row["tag_id"] == tag for row in org.tag_links.get(("runs", r["id"]), ())))
+        org.retag("runs", runs[0]["id"], tag, add=False)
+        org.retag("runs", untagged, tag)
+        pipeline, _ = loader.run(resources=LOADED)
+        assert "tag_activity" in create_views(pipeline)
+        got = view_rows(loader)
+    now = datetime.now(timezone.utc)
+    this_month = date(now.year, now.month, 1)
+    for o in orgs:
+        carrying = defaultdict(set)
+        for (kind, subject), rows in o.tag_links.items():
+            if kind == "runs" and o.get("runs", subject) is not None:
+                for row in rows:
+                    carrying[row["tag_id"]].add(subject)
+        for t in snapshot(o):
+            assert got[(o.org_id, t, this_month)]["history_processes_carrying"] == len(carrying[t]), t
+    mine = got[(org.org_id, tag, this_month)]["history_processes_carrying"]
+    assert mine == len({s for (k, s), rows in org.tag_links.items() if k == "runs"
+                        and any(r["tag_id"] == tag for r in rows)}) and mine > 0
+    past = [row for (o, t, m), row in got.items() if m < this_month]
+    assert past and all(row["history_processes_carrying"] is None for row in past)
