@@ -62,3 +62,28 @@ def test_a_member_flagged_missing_gets_a_removed_version_too(sim, duckdb_loader)
     assert loader.rows(HISTORY + f" WHERE member_id = {member['id']} ORDER BY valid_from") == [
         (member["id"], member["role"], member["status"], False), (member["id"], None, None, True)]
     assert loader.rows("SELECT count(*) FROM tallyfy.members WHERE missing_since IS NOT NULL") == [(1,)]
+
+
+def test_a_role_changed_between_two_pages_leaves_one_version_and_heals_next_run(sim, loader):
+    """A member promoted and another deleted while the first load pages through the members
+    (100 a page): one active version per member after it; after the next run (and the sweep that
+    finds the deletion), the current versions are what the API serves."""
+    from tallyfy_source.simulator import FaultPlan, change_between
+
+    org = sim.org
+    first, gone = records(org.members)[0], records(org.members)[-1]
+    new_role = "admin" if first["role"] != "admin" else "standard"
+
+    def mid_walk():
+        org.update_member(first["id"], role=new_role)
+        org.delete_member(gone["id"])
+
+    sim.faults = FaultPlan([change_between("members", 2, mid_walk)])
+    loader.run(resources=["members"])
+    assert sim.faults.rules[0].fired == 1
+    active(loader)  # one active version per member
+    loader.run(resources=["members"], sweep=True)
+    now = active(loader)
+    assert {k: v for k, v in now.items() if k != gone["id"]} == served(org)
+    assert now.get(gone["id"], (None, None, True)) == (None, None, True)
+    assert now[first["id"]][0] == new_role

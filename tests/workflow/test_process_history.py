@@ -130,3 +130,36 @@ def test_which_tags_were_on_which_processes_in_a_period_is_one_query(sim, loader
     assert first < switched
     assert tags_at(loader, process, first) == tags_then[process]
     assert tags_at(loader, process, switched) == [t for t in tags_then[process] if t != removed_tag]
+
+
+def test_changes_between_two_pages_of_the_walk_leave_one_version_each_and_heal_next_run(sim, loader):
+    """The org changes while the first full read pages through the processes (10 a page): a task
+    completed, a tag added, a process deleted, a process launched. Each process still has one
+    active version after that load, and after the next run (the feed names the changes) the
+    history's current versions are exactly what the API serves."""
+    from tallyfy_source.simulator import FaultPlan, change_between
+
+    org = sim.org
+    live = [r for r in org.values("runs") if r["archived_at"] is None]
+    open_run = next(r for r in live if any(t["status"] != "completed" for t in org._tasks_of(r["id"])))
+    task = next(t for t in org._tasks_of(open_run["id"]) if t["status"] != "completed")
+    retagged, deleted = [r for r in live if r["id"] != open_run["id"]][:2]
+    tag = next(t for t in org.values("tags") if not t["auto_generated"])["id"]
+    template = next(t for t in org.values("checklists") if t["status"] == "published")["id"]
+
+    def mid_walk():
+        org.complete_task(task["id"])
+        org.retag("runs", retagged["id"], tag, add=not any(
+            row["tag_id"] == tag for row in org.tag_links.get(("runs", retagged["id"]), ())))
+        org.delete_process(deleted["id"])
+        org.launch_process(template)
+
+    sim.faults = FaultPlan([change_between("runs", 2, mid_walk)])
+    loader.run(resources=WORKFLOW, activity_start_date=START, per_page=10)
+    assert sim.faults.rules[0].fired == 1
+    active_versions(loader)  # one active version per process, whatever the walk saw twice
+    loader.run(resources=WORKFLOW, per_page=10)
+    after, tags = served_versions(org)
+    removed = {deleted["id"]: (None, None, None, None, None, True)} if versions_of(loader, deleted["id"]) else {}
+    assert active_versions(loader) == {**after, **removed}
+    assert active_tags(loader) == {**as_links(tags), **{p: [None] for p in removed}}
