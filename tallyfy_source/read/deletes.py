@@ -56,14 +56,13 @@ def destination_client(pipeline: Any) -> Iterator[Any]:
         yield client
 
 
-def stored_child_tables(pipeline: Any, table: str) -> List[str]:
+def stored_child_tables(job_client: Any, schema_name: str, table: str) -> List[str]:
     """The child tables of `table` (one level down) in the schema the destination last stored:
     the tables that can hold rows. Empty when nothing was stored yet."""
-    with DESTINATION_READS, _own_dataset(pipeline).destination_client as job_client:
-        try:
-            stored = job_client.get_stored_schema(pipeline.default_schema_name)
-        except DestinationUndefinedEntity:
-            return []
+    try:
+        stored = job_client.get_stored_schema(schema_name)
+    except DestinationUndefinedEntity:
+        return []
     if stored is None:
         return []
     prefix = f"{table}__"
@@ -155,14 +154,16 @@ def child_lists(table: str, parent_ids: List[str], fields: Iterable[str] = ()) -
     table whose one column is `value`), or an object list's rows without dlt's columns. The
     child tables asked are `fields` (the endpoint's declared lists, always) and those the
     destination's stored schema shows (lists the API serves beyond the documented ones)."""
-    pipeline = dlt.current.pipeline()
     out: Dict[str, Dict[str, List[Any]]] = {}
-    prefix = f"{table}__"
-    children = sorted(set(stored_child_tables(pipeline, table)) | {prefix + f for f in fields})
-    if not parent_ids or not children:
+    if not parent_ids:
         return out
-    with destination_client(pipeline) as client:
-        for child in children:
+    pipeline = dlt.current.pipeline()
+    prefix = f"{table}__"
+    # one connection: the stored schema names the child tables, its SQL client reads them
+    with DESTINATION_READS, _own_dataset(pipeline).destination_client as job_client:
+        client = job_client.sql_client
+        stored = stored_child_tables(job_client, pipeline.default_schema_name, table)
+        for child in sorted(set(stored) | {prefix + f for f in fields}):
             placeholders = ", ".join(["%s"] * len(parent_ids))
             query = (
                 f"SELECT * FROM {client.make_qualified_table_name(child)}"
