@@ -492,3 +492,25 @@ def test_demo_size_generates_in_seconds():
     print(f"demo-size workflow generated in {took:.2f}s")
     assert o.count("checklists") == 40 and o.count("runs") == 600
     assert 5000 <= o.count("tasks") <= 8000 and o.count("activity") > o.count("runs")
+
+
+def test_a_list_asked_again_follows_the_org_between_the_two_asks(fresh):
+    """The simulator keeps a walk's selection between its pages (so it serves an org of any
+    size in linear time); a change, a clock tick or a served switch between two asks must show."""
+    s, o = fresh
+    since = o.served("activity")[-1]["created_at"][:10]
+    asks = [("activity-feeds", f"created_after={since}", "activity", {"created_after": since}),
+            ("tasks", "status=incomplete", "tasks", {"status": "incomplete"})]
+
+    def totals():
+        return [one(s, o, path, f"per_page=7&page=2&{raw}")["meta"]["pagination"]["total"]
+                for path, raw, _, _ in asks]
+
+    before = totals()
+    assert before == totals() == [len(o.served(resource, query=q)) for _, _, resource, q in asks]
+    o.complete_task(_pick_open_task(o)["id"])
+    after = totals()
+    assert after == [len(o.served(resource, query=q)) for _, _, resource, q in asks]
+    assert after[0] > before[0] and after[1] == before[1] - 1
+    s.feed_lag_seconds = 3600
+    assert totals()[0] < after[0]
