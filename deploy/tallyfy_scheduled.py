@@ -17,7 +17,7 @@ import sys
 
 import dlt
 
-from pipelines.duckdb_file import check_duckdb_file
+from pipelines.duckdb_file import check_duckdb_file, duckdb_credentials
 from pipelines.errors import exit_code, one_line_reason
 from pipelines.lock import pipeline_lock
 from pipelines.tallyfy_pipeline import after_load, loader_file_format, report_failed_orgs, setup_logging
@@ -46,7 +46,7 @@ def scheduled_destination():
     loads into the same one)."""
     duckdb_file = os.environ.get("TALLYFY_DUCKDB")
     if duckdb_file:
-        return destinations.duckdb(credentials=check_duckdb_file(os.path.abspath(duckdb_file)))
+        return destinations.duckdb(credentials=duckdb_credentials(check_duckdb_file(os.path.abspath(duckdb_file))))
     # dlt's postgres, publishing all tables in one transaction (tallyfy_source/destinations.py);
     # or name bigquery, snowflake, motherduck or filesystem (and set its keys)
     return "tallyfy_source.destinations.postgres"

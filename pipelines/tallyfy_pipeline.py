@@ -29,7 +29,7 @@ from tallyfy_source.validation import (
     check_resources,
 )
 
-from .duckdb_file import check_duckdb_file, has_completed_load, remove_database
+from .duckdb_file import check_duckdb_file, duckdb_credentials, has_completed_load, remove_database
 from .errors import exit_code, one_line_reason
 from .summary import print_summary, rows_loaded_this_run
 from .lock import pipeline_lock
@@ -122,7 +122,7 @@ def duckdb_path(args: argparse.Namespace) -> str:
 def resolve_destination(args: argparse.Namespace) -> Any:
     """The destination object; fails early (before any request or file) on an unknown name."""
     if args.destination == "duckdb":
-        return destinations.duckdb(credentials=duckdb_path(args))
+        return destinations.duckdb(credentials=duckdb_credentials(duckdb_path(args)))
     try:
         return destinations.atomic_destination(args.destination)
     except Exception:
