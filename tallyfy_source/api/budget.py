@@ -6,14 +6,17 @@ in the same process against the same API (`RequestBudget.shared`), since the
 server's window does not forget a run that just ended. Requests are
 spaced so that no 60 s window holds more than `per_minute` of them and no 10 s
 window more than a sixth of that: a server counting over either window never
-answers 429. A small margin absorbs the gap between sending and arrival.
+answers 429. A small margin absorbs the gap between sending and arrival. A
+request counts at the time its sleep ended, not the slot it was given: a thread
+woken late (the GIL held by row shaping) would otherwise send later than counted,
+and the requests after it, spaced from the earlier time, would crowd one window.
 """
 
 import hashlib
 import threading
 import time
 from collections import deque
-from typing import Callable, Deque, Dict, Tuple
+from typing import Callable, Deque, Dict, List, Tuple
 
 
 class RequestBudget:
@@ -29,14 +32,14 @@ class RequestBudget:
         self._clock = clock
         self._sleep = sleep
         self._lock = threading.Lock()
-        self._sent: Deque[float] = deque(maxlen=max(n for _, n in self.limits))
+        self._sent: Deque[List[float]] = deque(maxlen=max(n for _, n in self.limits))  # [time] cells
         self.waited = 0.0  # total seconds spent waiting, for logs and benchmarks
 
     def _earliest(self, now: float) -> float:
         earliest = now
         for seconds, limit in self.limits:
             if len(self._sent) >= limit:
-                earliest = max(earliest, self._sent[-limit] + seconds + self.margin)
+                earliest = max(earliest, self._sent[-limit][0] + seconds + self.margin)
         return earliest
 
     def acquire(self) -> None:
@@ -44,16 +47,19 @@ class RequestBudget:
         with self._lock:
             now = self._clock()
             slot = self._earliest(now)
-            self._sent.append(slot)  # reserve the slot now, so concurrent callers queue behind it
+            sent = [slot]
+            self._sent.append(sent)  # reserve the slot now, so concurrent callers queue behind it
             self.waited += slot - now
         if slot > now:
             self._sleep(slot - now)
+            with self._lock:
+                sent[0] = max(slot, self._clock())  # woken late: count it when it really goes
 
     def left_in_window(self) -> int:
         """Requests that fit now before the budget makes one wait (for progress output)."""
         with self._lock:
             now = self._clock()
-            return max(0, min(limit - sum(1 for t in self._sent if now - seconds < t <= now)
+            return max(0, min(limit - sum(1 for (t,) in self._sent if now - seconds < t <= now)
                               for seconds, limit in self.limits))
 
     _shared: Dict[Tuple[str, int], "RequestBudget"] = {}

@@ -68,3 +68,21 @@ def test_each_token_has_its_own_shared_budget():
     assert RequestBudget.shared(api, 100, token="token-of-org-a") is first
     assert RequestBudget.shared(api, 100, token="token-of-org-b") is not first
     assert RequestBudget.shared(api, 100) is not first
+
+
+def test_a_request_woken_late_counts_when_it_went():
+    """A sleeper woken 2 s late (the GIL held elsewhere) sent 2 s later than its slot: the next
+    window must be counted from then, or 101 requests land in 10 s and the server answers 429."""
+    now = [0.0]
+    late = {100}  # the 101st request wakes 2 s after its slot
+
+    def sleep(seconds):
+        now[0] += seconds + (2.0 if len(times) in late else 0.0)
+
+    budget = RequestBudget(600, margin=0.0, clock=lambda: now[0], sleep=sleep)
+    times = []
+    for _ in range(300):
+        budget.acquire()
+        times.append(now[0])
+    assert times[100] == 12.0  # slot 10 s, woken at 12 s
+    assert max_in_window(times, 10.0) <= 100
