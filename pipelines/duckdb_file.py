@@ -7,7 +7,7 @@ Each unusable path is refused with one line naming it and the fix (exit code 2),
 
 import os
 import tempfile
-from typing import Any, Optional
+from typing import Any, Dict, Optional
 
 import dlt
 
@@ -100,14 +100,13 @@ DUCKDB_MEMORY_LIMIT = "128MB"
 GLOBAL_CONFIG_KEY = "destination.duckdb.credentials.global_config"
 
 
-def duckdb_credentials(path: str) -> Any:
-    """dlt's DuckDB credentials for the file, with `DUCKDB_MEMORY_LIMIT` unless the user set
-    DuckDB's global settings themselves (`[destination.duckdb.credentials] global_config` in
-    `.dlt/config.toml` or `DESTINATION__DUCKDB__CREDENTIALS__GLOBAL_CONFIG`): theirs then
-    apply as given. Values given here win over dlt's config, hence the check."""
-    from dlt.destinations.impl.duckdb.configuration import DuckDbCredentials
-
-    credentials = DuckDbCredentials(path)
+def duckdb_credentials(path: str) -> Dict[str, Any]:
+    """dlt's DuckDB credentials for the file (the dict form `destinations.duckdb` takes), with
+    `DUCKDB_MEMORY_LIMIT` unless the user set DuckDB's global settings themselves
+    (`[destination.duckdb.credentials] global_config` in `.dlt/config.toml` or
+    `DESTINATION__DUCKDB__CREDENTIALS__GLOBAL_CONFIG`): theirs then apply as given. Values given
+    here win over dlt's config, hence the check."""
+    credentials: Dict[str, Any] = {"database": path}
     if dlt.config.get(GLOBAL_CONFIG_KEY) is None:
-        credentials.global_config = {"memory_limit": DUCKDB_MEMORY_LIMIT}
+        credentials["global_config"] = {"memory_limit": DUCKDB_MEMORY_LIMIT}
     return credentials

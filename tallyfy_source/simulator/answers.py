@@ -8,7 +8,7 @@ answer are `server.py`'s.
 """
 
 import math
-from typing import Any, Dict, List, Set, Union
+from typing import Any, Callable, Dict, List, Set, Union
 from urllib.parse import quote, unquote
 
 from .families import Route
@@ -97,26 +97,22 @@ class Answers:
         query but its paging, the parent, the served switches and the org's clock and state."""
         asked = tuple(sorted((k, v) for k, v in query.items() if k not in ("page", "per_page")))
         key = ("selected", org.org_id, served.resource, order, parent, asked, Switches.of(self), org.now)
-        with self._lock:
-            hit = self._sort_cache.get(key)
-        if hit is not None and hit[0] is org and hit[1] == org.mutations:
-            return hit[2]
-        recs = served.select(self._sorted_records(org, served, *order), query, org, self, parent)
-        with self._lock:
-            if len(self._sort_cache) > 64:
-                self._sort_cache.clear()
-            self._sort_cache[key] = (org, org.mutations, recs)
-        return recs
+        return self._cached(org, key, lambda: served.select(self._sorted_records(org, served, *order),
+                                                            query, org, self, parent))
 
     def _sorted_records(self, org: SyntheticOrg, served: ServedResource, field: str, descending: bool):
         """All records of a resource in the given order; cached until the org next mutates
         (every mutation advances `org.mutations`). Call with `org.lock` held."""
-        key = (org.org_id, served.resource, field, descending)
+        return self._cached(org, (org.org_id, served.resource, field, descending),
+                            lambda: sort_records(served.resource, org.values(served.resource), field, descending))
+
+    def _cached(self, org: SyntheticOrg, key: Any, compute: Callable[[], List[Any]]) -> List[Any]:
+        """`compute()`, kept under `key` until the org next mutates (or is replaced)."""
         with self._lock:
             hit = self._sort_cache.get(key)
         if hit is not None and hit[0] is org and hit[1] == org.mutations:
             return hit[2]
-        recs = sort_records(served.resource, org.values(served.resource), field, descending)
+        recs = compute()
         with self._lock:
             if len(self._sort_cache) > 64:
                 self._sort_cache.clear()
