@@ -28,7 +28,7 @@ from dataclasses import asdict, dataclass
 from importlib.metadata import version
 from typing import Any, Callable, Dict, List, Optional
 
-from pipelines.duckdb_file import DUCKDB_MEMORY_LIMIT
+from tallyfy_source.duckdb_memory import DUCKDB_MEMORY_LIMIT
 from tallyfy_source.api.endpoints import DEFAULT_RESOURCES, ENDPOINTS
 from tallyfy_source.simulator import Simulator, SyntheticOrg
 

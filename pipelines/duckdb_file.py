@@ -9,8 +9,7 @@ import os
 import tempfile
 from typing import Any, Dict, Optional
 
-import dlt
-
+from tallyfy_source.duckdb_memory import DUCKDB_MEMORY_LIMIT, user_set_duckdb_settings
 from tallyfy_source.errors import ConfigError
 
 FLAG_HINT = "give another path with --duckdb-file (or $TALLYFY_DUCKDB)"
@@ -91,22 +90,14 @@ def remove_database(path: str) -> None:
             pass
 
 
-#: DuckDB's memory for a run when the user set none: the load publishes every table's merge in
-#: one transaction (tallyfy_source/destinations.py), and DuckDB keeps that transaction's
-#: pages in memory up to its limit (80% of RAM by default) before writing them out. Capped,
-#: it writes them to `<file>.tmp` instead: on the 50,000-task org the load step's peak fell
-#: from about +150 MB to the cap, for 0.7 s more (benchmarks/results.md).
-DUCKDB_MEMORY_LIMIT = "128MB"
-GLOBAL_CONFIG_KEY = "destination.duckdb.credentials.global_config"
-
-
 def duckdb_credentials(path: str) -> Dict[str, Any]:
     """dlt's DuckDB credentials for the file (the dict form `destinations.duckdb` takes), with
-    `DUCKDB_MEMORY_LIMIT` unless the user set DuckDB's global settings themselves
+    `DUCKDB_MEMORY_LIMIT` (`tallyfy_source/duckdb_memory.py` says why, and when a load lifts it)
+    unless the user set DuckDB's global settings themselves
     (`[destination.duckdb.credentials] global_config` in `.dlt/config.toml` or
     `DESTINATION__DUCKDB__CREDENTIALS__GLOBAL_CONFIG`): theirs then apply as given. Values given
     here win over dlt's config, hence the check."""
     credentials: Dict[str, Any] = {"database": path}
-    if dlt.config.get(GLOBAL_CONFIG_KEY) is None:
+    if not user_set_duckdb_settings():
         credentials["global_config"] = {"memory_limit": DUCKDB_MEMORY_LIMIT}
     return credentials

@@ -31,6 +31,8 @@ import dlt
 from dlt.common.destination import Destination
 from dlt.common.destination.reference import DestinationReference
 
+from tallyfy_source.duckdb_memory import lift_memory_cap
+
 logger = logging.getLogger("tallyfy_source")
 
 try:  # dlt internals: see the module docstring
@@ -105,6 +107,14 @@ class PublishInOneTransaction:
         return super().create_load_job(table, file_path, load_id, restore)  # type: ignore[misc]
 
     def complete_load(self, load_id: str) -> None:
+        try:
+            self._publish(load_id)
+        except Exception as error:  # rolled back whole: publishing again writes nothing twice
+            if not lift_memory_cap(self.sql_client, error):  # type: ignore[attr-defined]
+                raise
+            self._publish(load_id)
+
+    def _publish(self, load_id: str) -> None:
         sql_client = self.sql_client  # type: ignore[attr-defined]
         with sql_client.begin_transaction():
             for sql in deferred_sql(load_id):

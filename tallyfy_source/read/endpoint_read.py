@@ -41,7 +41,7 @@ from tallyfy_source.api.client import check_response
 from tallyfy_source.api.single import read_one
 from tallyfy_source.api.endpoints import UPDATE_TIME_SPELLINGS, Endpoint
 from tallyfy_source.errors import TallyfyAPIError
-from tallyfy_source.read.progress import page_read
+from tallyfy_source.read.progress import WalkProgress
 from tallyfy_source.api.paging import expected_pages, paginate_concurrently
 from tallyfy_source.shape.rows import parse_timestamp, shape_row
 
@@ -235,6 +235,10 @@ class EndpointRead:
         self.sorted_newest_first = sort is not None
         self.concurrent = not early_stop and self.options.concurrency > 1
         params = {self.endpoint.sort_param: sort} if sort else None
+        walk = f"org {self.org_id}" + (f", archived={self.endpoint.params['archived']}"
+                                       if self.endpoint.params.get("archived") else "")
+        self.progress = WalkProgress(self.endpoint.resource, walk,
+                                     getattr(getattr(self.client, "session", None), "budget", None))
         pages = fetch_pages(self.client, self.endpoint, self.org_id, self.options.per_page, params,
                             self.options.concurrency if self.concurrent else 1)
         previous: Optional[datetime] = None
@@ -304,10 +308,7 @@ class EndpointRead:
                 self.moved = True  # changed during an unsorted walk: others may have shifted
             rows.append(row)
         self.report.rows_read += len(rows)
-        walk = f"org {self.org_id}" + (f", archived={self.endpoint.params['archived']}"
-                                       if self.endpoint.params.get("archived") else "")
-        page_read(self.endpoint.resource, walk, page_no, expected_pages(page.paginator.meta, self.options.per_page),
-                  len(rows), getattr(getattr(self.client, "session", None), "budget", None))
+        self.progress.page_read(page_no, expected_pages(page.paginator.meta, self.options.per_page), len(rows))
         if page_no == 1:
             self.first_page_keys = [r[self.endpoint.key] for r in rows]
             times = _times(rows)

@@ -1,10 +1,16 @@
 """DuckDB's memory in a `tallyfy-load` run: capped at `DUCKDB_MEMORY_LIMIT` unless the user set
-DuckDB's global settings in dlt's config, which then apply as given (a real DuckDB file)."""
+DuckDB's global settings in dlt's config, which then apply as given; a publish that needs more
+than our cap lifts it, one the user capped fails whole (a real DuckDB file)."""
+
+import logging
 
 import dlt
+import duckdb
 import pytest
+from dlt.pipeline.exceptions import PipelineStepFailed
 
-from pipelines.duckdb_file import DUCKDB_MEMORY_LIMIT
+from pipelines import duckdb_file
+from tallyfy_source.duckdb_memory import DUCKDB_MEMORY_LIMIT
 from pipelines.tallyfy_pipeline import build_parser, resolve_destination
 from deploy.tallyfy_scheduled import scheduled_destination
 
@@ -53,3 +59,46 @@ def test_the_users_duckdb_settings_win(tmp_path, monkeypatch, configured, limit_
         assert mib(limit) > 1024  # DuckDB's own default, 80% of RAM
     if threads is not None:
         assert int(used_threads) == threads
+
+
+# ------------------------------------------------------------------ a publish that needs more than the cap
+ROWS = 100_000  # dlt's merge numbers them by key (a window): far more than 8 MB, yet copied into staging under it
+
+
+@dlt.resource(primary_key="id", write_disposition={"disposition": "merge", "strategy": "delete-insert"},
+              file_format="parquet")
+def events():
+    for start in range(0, ROWS, 10_000):
+        yield [{"id": i, "text": f"event {i} " + "x" * 40} for i in range(start, start + 10_000)]
+
+
+def load_events(tmp_path):
+    pipeline = dlt.pipeline("duckdb_oom", destination=command_destination(tmp_path), pipelines_dir=str(tmp_path / "p"),
+                            dataset_name="tallyfy")
+    return pipeline, pipeline.run(events(), loader_file_format="parquet")
+
+
+def published(tmp_path):
+    with duckdb.connect(str(tmp_path / "t.duckdb"), read_only=True) as con:
+        tables = {r[0] for r in con.execute("select table_name from information_schema.tables"
+                                            " where table_schema = 'tallyfy'").fetchall()}
+        rows = con.execute("select count(*), count(distinct id) from tallyfy.events").fetchone() if "events" in tables else None
+        loads = con.execute("select count(*) from tallyfy._dlt_loads").fetchone()[0] if "_dlt_loads" in tables else 0
+        return rows, loads
+
+
+def test_a_publish_that_runs_out_of_memory_under_our_cap_lifts_it_and_loads_every_row(tmp_path, monkeypatch, caplog):
+    monkeypatch.delenv(ENV, raising=False)
+    monkeypatch.setattr(duckdb_file, "DUCKDB_MEMORY_LIMIT", "8MB")
+    with caplog.at_level(logging.WARNING, logger="tallyfy_source"):
+        load_events(tmp_path)
+    assert published(tmp_path) == ((ROWS, ROWS), 1)
+    lifted = [r.getMessage() for r in caplog.records if "publishing it again" in r.getMessage()]
+    assert len(lifted) == 1 and "more than 7.6 MiB" in lifted[0], lifted
+
+
+def test_a_limit_the_user_set_stays_theirs_and_nothing_is_half_published(tmp_path, monkeypatch):
+    monkeypatch.setenv(ENV, '{"memory_limit": "8MB"}')
+    with pytest.raises(PipelineStepFailed, match="Out of Memory"):
+        load_events(tmp_path)
+    assert published(tmp_path) == ((0, 0), 0)  # the one transaction rolled back whole
