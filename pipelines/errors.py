@@ -6,25 +6,14 @@ innermost error we raised on purpose, or a config error dlt found.
 """
 
 import re
-from typing import Iterator
 
 from dlt.common.configuration.exceptions import ConfigFieldMissingException, ConfigValueCannotBeCoercedException
 
-from tallyfy_source.errors import ConfigError, TallyfyError
+from tallyfy_source.duckdb_memory import ran_out_of_memory
+from tallyfy_source.errors import ConfigError, TallyfyError, causes
 from tallyfy_source.validation import NO_ORG_ID, NO_TOKEN
 
 _MISSING_HINTS = {"access_token": NO_TOKEN, "org_id": NO_ORG_ID}  # dlt found them missing first
-
-
-def causes(error: BaseException) -> Iterator[BaseException]:
-    """The error and everything it was raised from, outermost first."""
-    seen = set()
-    current = error
-    while current is not None and id(current) not in seen:
-        seen.add(id(current))
-        yield current
-        nested = getattr(current, "exception", None)
-        current = nested if isinstance(nested, BaseException) else (current.__cause__ or current.__context__)
 
 
 #: DuckDB's message when another process has the file open: "Could not set lock on file "X":
@@ -59,6 +48,10 @@ def one_line_reason(error: BaseException) -> str:
             return _first_line(e)
         if locked_database(e):
             return locked_database(e)
+    if ran_out_of_memory(error):  # only under a limit the user set: ours is lifted (duckdb_memory.py)
+        return ("DuckDB ran out of memory under the memory_limit set in DESTINATION__DUCKDB__CREDENTIALS__GLOBAL_CONFIG"
+                " or [destination.duckdb.credentials] global_config: raise it (or remove it to let this command"
+                " manage DuckDB's memory), then run again (a publish that fails is rolled back whole)")
     for e in chain:
         if isinstance(e, ConfigFieldMissingException):
             for field in getattr(e, "fields", []) or []:

@@ -16,9 +16,11 @@ then fails with DuckDB's message.
 """
 
 import logging
-from typing import Any, Optional
+from typing import Any
 
 import dlt
+
+from tallyfy_source.errors import causes
 
 logger = logging.getLogger("tallyfy_source")
 
@@ -36,14 +38,7 @@ def user_set_duckdb_settings() -> bool:
 
 def ran_out_of_memory(error: BaseException) -> bool:
     """DuckDB's out-of-memory error, however deep dlt wrapped it."""
-    seen = set()
-    current: Optional[BaseException] = error
-    while current is not None and id(current) not in seen:
-        seen.add(id(current))
-        if type(current).__name__ == "OutOfMemoryException":
-            return True
-        current = current.__cause__ or current.__context__
-    return False
+    return any(type(e).__name__ == "OutOfMemoryException" for e in causes(error))
 
 
 def memory_limit(sql_client: Any) -> str:

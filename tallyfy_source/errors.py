@@ -3,7 +3,7 @@
 Messages name the org, the endpoint and the fix, and never contain the token.
 """
 
-from typing import Optional
+from typing import Iterator, Optional
 from urllib.parse import urlsplit
 
 
@@ -50,3 +50,14 @@ def stops_every_org(error: BaseException) -> bool:
     instead of failing org by org."""
     status = getattr(error, "status", None) or 0
     return status == 401 or 300 <= status < 400
+
+
+def causes(error: BaseException) -> Iterator[BaseException]:
+    """The error and everything it was raised from, outermost first."""
+    seen = set()
+    current = error
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        yield current
+        nested = getattr(current, "exception", None)
+        current = nested if isinstance(nested, BaseException) else (current.__cause__ or current.__context__)

@@ -10,6 +10,7 @@ import pytest
 from dlt.pipeline.exceptions import PipelineStepFailed
 
 from pipelines import duckdb_file
+from pipelines.errors import one_line_reason
 from tallyfy_source.duckdb_memory import DUCKDB_MEMORY_LIMIT
 from pipelines.tallyfy_pipeline import build_parser, resolve_destination
 from deploy.tallyfy_scheduled import scheduled_destination
@@ -99,6 +100,8 @@ def test_a_publish_that_runs_out_of_memory_under_our_cap_lifts_it_and_loads_ever
 
 def test_a_limit_the_user_set_stays_theirs_and_nothing_is_half_published(tmp_path, monkeypatch):
     monkeypatch.setenv(ENV, '{"memory_limit": "8MB"}')
-    with pytest.raises(PipelineStepFailed, match="Out of Memory"):
+    with pytest.raises(PipelineStepFailed, match="Out of Memory") as failed:
         load_events(tmp_path)
     assert published(tmp_path) == ((0, 0), 0)  # the one transaction rolled back whole
+    reason = one_line_reason(failed.value)  # what `tallyfy-load` prints
+    assert reason.startswith("DuckDB ran out of memory under the memory_limit set in") and "raise it" in reason
