@@ -42,6 +42,7 @@ from tallyfy_source.api.single import read_one
 from tallyfy_source.api.endpoints import UPDATE_TIME_SPELLINGS, Endpoint
 from tallyfy_source.errors import TallyfyAPIError
 from tallyfy_source.read.progress import WalkProgress
+from tallyfy_source.read.seen import SeenRecords
 from tallyfy_source.api.paging import expected_pages, paginate_concurrently
 from tallyfy_source.shape.rows import parse_timestamp, shape_row
 
@@ -193,7 +194,7 @@ class EndpointRead:
         self._reset()
 
     def _reset(self) -> None:
-        self.seen: Dict[str, Tuple[str, Optional[datetime]]] = {}  # key -> (digest, update time)
+        self.seen = SeenRecords()  # key -> (digest, update time), packed: a walk keeps one per record
         self.changed_twice: set = set()  # keys read twice with different content
         self.moved = False  # a sign that rows crossed page boundaries while the walk read
         self.pages = 0
