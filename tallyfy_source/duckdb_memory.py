@@ -8,11 +8,12 @@ benchmark org the load step's peak fell from about +270 MB to +128 MB.
 A cap is not free: dlt's merge numbers each staged table's rows by primary key
 (`ROW_NUMBER() OVER (PARTITION BY ...)`) to drop duplicates, and DuckDB's window operator
 needs memory that grows with the tables. A 200,000-task org (4x the benchmark's) published
-under 128 MB but ran out of memory under 96 MB; bigger orgs need more. So when a publish runs out of memory under OUR cap (the
-user configured no DuckDB settings), `lift_memory_cap` resets DuckDB's limit to its own default
-for the rest of the load, with one warning, and the publish runs again: the failed attempt
-was rolled back whole, so nothing is half-written. A limit the user set is theirs: the load
-then fails with DuckDB's message.
+under 128 MB but ran out of memory under 96 MB; bigger orgs need more. So when a publish runs
+out of memory under OUR cap (the user configured no DuckDB settings), `lift_memory_cap` resets
+DuckDB's limit to its own default for the rest of the load, with one warning, and the publish
+runs again: the failed attempt was rolled back whole, so nothing is written twice. A limit the
+user set is theirs: the load then fails, nothing published, with one line naming the setting
+(`pipelines/errors.py`).
 """
 
 import logging
