@@ -20,6 +20,7 @@ import logging
 from typing import Any
 
 import dlt
+import duckdb
 
 from tallyfy_source.errors import causes
 
@@ -39,10 +40,11 @@ def user_set_duckdb_settings() -> bool:
 
 def ran_out_of_memory(error: BaseException) -> bool:
     """DuckDB's out-of-memory error, however deep dlt wrapped it."""
-    return any(type(e).__name__ == "OutOfMemoryException" for e in causes(error))
+    return any(isinstance(e, duckdb.OutOfMemoryException) for e in causes(error))
 
 
 def memory_limit(sql_client: Any) -> str:
+    """DuckDB's memory_limit in force, as it shows it ("122.0 MiB")."""
     return str(sql_client.execute_sql("SELECT current_setting('memory_limit')")[0][0])
 
 

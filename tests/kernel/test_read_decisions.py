@@ -94,7 +94,6 @@ from tallyfy_source.api.paging import (
     page_fingerprint,
     pagination_meta,
 )
-from tallyfy_source.read.progress import WalkProgress
 from tallyfy_source.read.endpoint_read import (
     CLOCK_MARGIN,
     Cursor,
@@ -1721,7 +1720,7 @@ def test_no_sweep_yet_or_an_unreadable_one_is_due():
 def test_every_page_reports_its_walk_number_pages_known_rows_and_the_budget(sim, monkeypatch):
     calls = []
 
-    class Recorded(WalkProgress):  # what each page reports, with the walk's own fields first
+    class Recorded(progress.WalkProgress):  # what each page reports, with the walk's own fields first
         def page_read(self, *args):
             calls.append((self.resource, self.label) + args + (self.budget,))
 
