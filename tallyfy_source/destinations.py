@@ -17,7 +17,8 @@ Use them like dlt's: `destination="tallyfy_source.destinations.postgres"` or
 `tallyfy_source.destinations.duckdb(credentials="file.duckdb")`.
 
 Every use of a name dlt does not publish (`SqlLoadJob`, its `_split_fragments`, the load
-package storage and its injectable context, `SqlJobClientBase` for `is_sql_client`) lives in this module and nowhere else. dlt is
+package storage and its injectable context, `SqlJobClientBase` for `is_sql_client`) lives in
+this module, but for the merge job DuckDB's merges go through (`staging_dedup.py`). dlt is
 pinned to the minor versions the suite has run on; should an upgrade still remove one of
 them, `MISSING_INTERNALS` says which, and both classes then load with dlt's own per-table
 publish (each table as before or fully loaded, tables possibly mixed after a kill) after
@@ -31,6 +32,7 @@ import dlt
 from dlt.common.destination import Destination
 from dlt.common.destination.reference import DestinationReference
 
+from tallyfy_source import staging_dedup
 from tallyfy_source.duckdb_memory import lift_memory_cap
 
 logger = logging.getLogger("tallyfy_source")
@@ -144,22 +146,26 @@ def deferred_sql(load_id: str) -> List[str]:
     return sql
 
 
-_clients: Dict[type, type] = {}
+_clients: Dict[tuple, type] = {}
 
 
-def _publishing(client_class: type) -> type:
-    """`client_class` with the mix-in in front (one class per dlt client class), or dlt's own
-    class when this dlt lacks what the mix-in needs."""
-    if not publishes_in_one_transaction():
+def _publishing(client_class: type, *mixins: type) -> type:
+    """`client_class` with the one-transaction mix-in and `mixins` in front (one class per
+    combination), or with `mixins` alone when this dlt lacks what the publish needs."""
+    if publishes_in_one_transaction():
+        mixins = (PublishInOneTransaction, *mixins)
+    if not mixins:
         return client_class
-    if client_class not in _clients:
-        _clients[client_class] = type(f"Atomic{client_class.__name__}", (PublishInOneTransaction, client_class), {})
-    return _clients[client_class]
+    if (client_class, mixins) not in _clients:
+        _clients[(client_class, mixins)] = type(f"Atomic{client_class.__name__}", (*mixins, client_class), {})
+    return _clients[(client_class, mixins)]
 
 
 class duckdb(dlt.destinations.duckdb):  # noqa: N801 (dlt names destinations in lower case)
     @property
     def client_class(self) -> Type[Any]:
+        if staging_dedup.AVAILABLE:  # merges that need no window over whole tables
+            return _publishing(super().client_class, staging_dedup.DedupsStagingByKey)
         return _publishing(super().client_class)
 
 

@@ -2,16 +2,17 @@
 
 A load publishes every table in one DuckDB transaction (`destinations.py`), and DuckDB keeps
 pages in memory up to its `memory_limit` (80% of RAM by default) before writing them to
-`<file>.tmp`. The commands therefore cap it (`DUCKDB_MEMORY_LIMIT`): on the 50,000-task
-benchmark org the load step's peak fell from about +270 MB to +128 MB.
+`<file>.tmp`. The commands therefore cap it (`DUCKDB_MEMORY_LIMIT`, 64 MB): on the
+50,000-task benchmark org the load step then peaks about 45 MB above the normalize step
+(about 100 MB under the 128 MB cap of before, about 270 MB uncapped), and the peak grows
+less with the org: DuckDB's cached pages stop growing at the cap.
 
-A cap is not free: dlt's merge numbers each staged table's rows by primary key
-(`ROW_NUMBER() OVER (PARTITION BY ...)`) to drop duplicates, and DuckDB's window operator
-needs memory that grows with the tables. A 200,000-task org (4x the benchmark's) published
-under 128 MB but ran out of memory under 96 MB; bigger orgs need more. So when a publish runs
-out of memory under OUR cap (the user configured no DuckDB settings), `lift_memory_cap` resets
-DuckDB's limit to its own default for the rest of the load, with one warning, and the publish
-runs again: the failed attempt was rolled back whole, so nothing is written twice. A limit the
+What a publish needs grows with the org: the merges insert every staged row in one
+transaction. Without dlt's window dedup (`staging_dedup.py`), a 200,000-task org (4x the
+benchmark's) publishes under 56 MB but not under 48 MB. So when a publish runs out of memory
+under OUR cap (the user configured no DuckDB settings), `lift_memory_cap` resets DuckDB's
+limit to its own default for the rest of the load, with one warning, and the publish runs
+again: the failed attempt was rolled back whole, so nothing is written twice. A limit the
 user set is theirs: the load then fails, nothing published, with one line naming the setting
 (`pipelines/errors.py`).
 """
@@ -27,7 +28,7 @@ from tallyfy_source.errors import causes
 logger = logging.getLogger("tallyfy_source")
 
 #: DuckDB's memory for a load when the user set none (see the module docstring)
-DUCKDB_MEMORY_LIMIT = "128MB"
+DUCKDB_MEMORY_LIMIT = "64MB"
 #: where dlt reads the user's DuckDB settings (`[destination.duckdb.credentials] global_config`
 #: in `.dlt/config.toml` or `DESTINATION__DUCKDB__CREDENTIALS__GLOBAL_CONFIG`)
 GLOBAL_CONFIG_KEY = "destination.duckdb.credentials.global_config"

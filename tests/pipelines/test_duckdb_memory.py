@@ -37,14 +37,14 @@ def command_destination(tmp_path):
 def test_the_command_caps_duckdb_memory_when_the_user_set_none(tmp_path, monkeypatch):
     monkeypatch.delenv(ENV, raising=False)
     limit, _ = settings(command_destination(tmp_path), tmp_path)
-    assert DUCKDB_MEMORY_LIMIT == "128MB" and mib(limit) == 122  # DuckDB shows 128 MB as 122.0 MiB
+    assert DUCKDB_MEMORY_LIMIT == "64MB" and mib(limit) == 61  # DuckDB shows 64 MB as 61.0 MiB
 
 
 def test_the_scheduled_load_caps_it_too(tmp_path, monkeypatch):
     monkeypatch.delenv(ENV, raising=False)
     monkeypatch.setenv("TALLYFY_DUCKDB", str(tmp_path / "s.duckdb"))
     limit, _ = settings(scheduled_destination(), tmp_path)
-    assert mib(limit) == 122
+    assert mib(limit) == 61
 
 
 @pytest.mark.parametrize("configured,limit_mib,threads", [
@@ -63,14 +63,15 @@ def test_the_users_duckdb_settings_win(tmp_path, monkeypatch, configured, limit_
 
 
 # ------------------------------------------------------------------ a publish that needs more than the cap
-ROWS = 100_000  # dlt's merge numbers them by key (a window): far more than 8 MB, yet copied into staging under it
+ROWS = 100_000  # copied into staging under 8 MB, but every key twice: finding them needs more
+KEYS = ROWS // 2
 
 
 @dlt.resource(primary_key="id", write_disposition={"disposition": "merge", "strategy": "delete-insert"},
               file_format="parquet")
 def events():
     for start in range(0, ROWS, 10_000):
-        yield [{"id": i, "text": f"event {i} " + "x" * 40} for i in range(start, start + 10_000)]
+        yield [{"id": i % KEYS, "text": f"event {i} " + "x" * 40} for i in range(start, start + 10_000)]
 
 
 def load_events(tmp_path):
@@ -84,6 +85,8 @@ def published(tmp_path):
         tables = {r[0] for r in con.execute("select table_name from information_schema.tables"
                                             " where table_schema = 'tallyfy'").fetchall()}
         rows = con.execute("select count(*), count(distinct id) from tallyfy.events").fetchone() if "events" in tables else None
+        if rows and rows[0]:  # each key's copy staged last stays (`staging_dedup.py`)
+            assert con.execute("select text from tallyfy.events where id = 7").fetchone()[0].startswith(f"event {KEYS + 7} ")
         loads = con.execute("select count(*) from tallyfy._dlt_loads").fetchone()[0] if "_dlt_loads" in tables else 0
         return rows, loads
 
@@ -93,7 +96,7 @@ def test_a_publish_that_runs_out_of_memory_under_our_cap_lifts_it_and_loads_ever
     monkeypatch.setattr(duckdb_file, "DUCKDB_MEMORY_LIMIT", "8MB")
     with caplog.at_level(logging.WARNING, logger="tallyfy_source"):
         load_events(tmp_path)
-    assert published(tmp_path) == ((ROWS, ROWS), 1)
+    assert published(tmp_path) == ((KEYS, KEYS), 1)
     lifted = [r.getMessage() for r in caplog.records if "publishing it again" in r.getMessage()]
     assert len(lifted) == 1 and "more than 7.6 MiB" in lifted[0], lifted
 
