@@ -5,12 +5,12 @@ Why this exists: dlt's delete-insert merge keeps one staged row per primary key 
 in each nested table the same way. DuckDB's window operator holds those rows in memory: on
 a 200,000-task org the publish needed more than 96 MB with it (it ran out at a 64 MB
 `memory_limit` and had to be lifted): of a publish's memory, the part that grew fastest with
-the org, and with the width of its rows. dlt has no option for a cheaper dedup, only the `x-stage-data-deduplicated` hint
-that skips its own. So before dlt's merge SQL this job deletes the extra staged copies
-itself: a GROUP BY on the key columns alone finds the keys staged more than once, and only
-their rows are compared. Then the hint tells dlt's SQL that staging holds one row per key.
-The same 200,000-task publish now runs under 56 MB, and a merge's memory no longer grows
-with the width of its rows (tests/pipelines/test_staging_dedup.py: 300,000 rows of 400
+the org, and with the width of its rows. dlt has no option for a cheaper dedup, only the
+`x-stage-data-deduplicated` hint that skips its own. So before dlt's merge SQL this job
+deletes the extra staged copies itself: a GROUP BY on the key columns alone finds the keys
+staged more than once, and only their rows are compared. Then the hint tells dlt's SQL that
+staging holds one row per key. The same 200,000-task publish now runs under 56 MB, and a
+merge's memory no longer grows with the width of its rows (tests/pipelines/test_staging_dedup.py: 300,000 rows of 400
 characters merge under 16 MB, where dlt's window runs out of memory).
 
 Which copy stays: the one staged last (DuckDB's `rowid`); within one load file that is the
