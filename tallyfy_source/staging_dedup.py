@@ -10,9 +10,8 @@ the org, and with the width of its rows. dlt has no option for a cheaper dedup, 
 deletes the extra staged copies itself: a GROUP BY on the key columns alone finds the keys
 staged more than once, and only their rows are compared. Then the hint tells dlt's SQL that
 staging holds one row per key. The same 200,000-task publish now runs under 56 MB, and a
-merge's memory no longer grows with the width of its rows (tests/pipelines/
-test_staging_dedup.py: 300,000 rows of 400 characters merge under 16 MB, where dlt's window
-runs out of memory).
+merge's memory no longer grows with the width of its rows: 300,000 rows of 400 characters
+merged under 24 MB this way, where dlt's window needed more than 32 MB.
 
 Which copy stays: the one staged last (DuckDB's `rowid`); within one load file that is the
 one read last. dlt kept an arbitrary one. PostgreSQL keeps dlt's own dedup (its window

@@ -63,7 +63,7 @@ def test_the_users_duckdb_settings_win(tmp_path, monkeypatch, configured, limit_
 
 
 # ------------------------------------------------------------------ a publish that needs more than the cap
-ROWS = 100_000  # copied into staging under 8 MB, but every key twice: finding them needs more
+ROWS = 200_000  # copied into staging under 8 MB, but every key twice: dropping the copies needed 16 MB
 KEYS = ROWS // 2
 
 
