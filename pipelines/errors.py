@@ -9,7 +9,7 @@ import re
 
 from dlt.common.configuration.exceptions import ConfigFieldMissingException, ConfigValueCannotBeCoercedException
 
-from tallyfy_source.duckdb_memory import ran_out_of_memory
+from tallyfy_source.duckdb_memory import DUCKDB_MEMORY_LIMIT, ran_out_of_memory, user_set_duckdb_settings
 from tallyfy_source.errors import ConfigError, TallyfyError, causes
 from tallyfy_source.validation import NO_ORG_ID, NO_TOKEN
 
@@ -41,6 +41,20 @@ def locked_database(error: BaseException) -> str:
             " to end), then run again")
 
 
+def duckdb_memory_reason() -> str:
+    """Why a load ran out of DuckDB memory and what to set. Under the user's own limit always;
+    under our cap only in a staging copy (a publish lifts it: `duckdb_memory.py`)."""
+    setting = ("DESTINATION__DUCKDB__CREDENTIALS__GLOBAL_CONFIG or [destination.duckdb.credentials]"
+               " global_config")
+    if user_set_duckdb_settings():
+        return (f"DuckDB ran out of memory under the memory_limit set in {setting}: raise it (or remove it"
+                " to let this command manage DuckDB's memory), then run again (a publish that fails is"
+                " rolled back whole)")
+    return (f"DuckDB ran out of memory under this command's {DUCKDB_MEMORY_LIMIT} cap while copying the"
+            f" load in: set a larger memory_limit in {setting} (e.g. '{{\"memory_limit\": \"2GB\"}}'),"
+            " then run again (nothing was published)")
+
+
 def one_line_reason(error: BaseException) -> str:
     chain = list(causes(error))
     for e in chain:
@@ -48,10 +62,8 @@ def one_line_reason(error: BaseException) -> str:
             return _first_line(e)
         if locked_database(e):
             return locked_database(e)
-    if ran_out_of_memory(error):  # only under a limit the user set: ours is lifted (duckdb_memory.py)
-        return ("DuckDB ran out of memory under the memory_limit set in DESTINATION__DUCKDB__CREDENTIALS__GLOBAL_CONFIG"
-                " or [destination.duckdb.credentials] global_config: raise it (or remove it to let this command"
-                " manage DuckDB's memory), then run again (a publish that fails is rolled back whole)")
+    if ran_out_of_memory(error):
+        return duckdb_memory_reason()
     for e in chain:
         if isinstance(e, ConfigFieldMissingException):
             for field in getattr(e, "fields", []) or []:

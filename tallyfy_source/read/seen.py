@@ -15,19 +15,17 @@ from typing import Dict, Iterator, Mapping, Optional, Tuple
 _PACKED = struct.Struct("<8sq")
 _NO_TIME = -(2 ** 63)  # no update time (a table without one, or a record that lacks it)
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+_MICROSECOND = timedelta(microseconds=1)
 
 Seen = Tuple[str, Optional[datetime]]
 
 
 def _micros(moment: Optional[datetime]) -> int:
-    if moment is None:
-        return _NO_TIME
-    delta = moment - _EPOCH
-    return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
+    return _NO_TIME if moment is None else (moment - _EPOCH) // _MICROSECOND
 
 
 def _moment(micros: int) -> Optional[datetime]:
-    return None if micros == _NO_TIME else _EPOCH + timedelta(microseconds=micros)
+    return None if micros == _NO_TIME else _EPOCH + micros * _MICROSECOND
 
 
 class SeenRecords(Mapping[str, Seen]):

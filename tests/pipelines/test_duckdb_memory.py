@@ -108,3 +108,26 @@ def test_a_limit_the_user_set_stays_theirs_and_nothing_is_half_published(tmp_pat
     assert published(tmp_path) == ((0, 0), 0)  # the one transaction rolled back whole
     reason = one_line_reason(failed.value)  # what `tallyfy-load` prints
     assert reason.startswith("DuckDB ran out of memory under the memory_limit set in") and "raise it" in reason
+
+
+def real_out_of_memory_error():
+    con = duckdb.connect()
+    con.execute("SET memory_limit = '1MB'; SET threads = 1")
+    try:
+        con.execute("SELECT i, repeat('x', 100) AS t FROM range(2000000) r(i) ORDER BY t DESC, i").fetchall()
+    except duckdb.OutOfMemoryException as error:
+        return error
+    raise AssertionError("DuckDB did not run out of memory under 1 MB")
+
+
+def test_out_of_memory_under_our_cap_names_the_cap_and_the_setting(monkeypatch):
+    monkeypatch.delenv(ENV, raising=False)  # a copy into staging: the lift covers only the publish
+    reason = one_line_reason(real_out_of_memory_error())
+    assert reason.startswith(f"DuckDB ran out of memory under this command's {DUCKDB_MEMORY_LIMIT} cap")
+    assert ENV in reason and "memory_limit" in reason and "\n" not in reason
+
+
+def test_out_of_memory_under_the_users_limit_names_their_setting(monkeypatch):
+    monkeypatch.setenv(ENV, '{"memory_limit": "1MB"}')
+    reason = one_line_reason(real_out_of_memory_error())
+    assert reason.startswith("DuckDB ran out of memory under the memory_limit set in") and "raise it" in reason
